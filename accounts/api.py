@@ -1,0 +1,149 @@
+"""Accounts API: token, agencies, users, me. Paths and fields here are a contract: add, never rename."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.response import Response
+
+from . import selectors, services
+from .models import Agency, User
+from .roles import Role, user_roles
+
+
+class HasPerm(permissions.BasePermission):
+    """Grants when the user holds `perm` (a django-rules permission); subclasses name it."""
+
+    perm = ""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm(self.perm))
+
+
+class CanManageAgencies(HasPerm):
+    perm = "accounts.manage_agencies"
+
+
+class CanManageUsers(HasPerm):
+    perm = "accounts.manage_users"
+
+
+class AgencySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agency
+        fields = ["id", "code", "name", "name_en", "kind", "parent", "active"]
+
+
+class AgencyViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Agencies: every signed-in user reads; admins create and update."""
+
+    serializer_class = AgencySerializer
+    filterset_fields = ["kind", "active", "parent"]
+
+    def get_queryset(self):
+        return selectors.agency_list()
+
+    def get_permissions(self):
+        if self.action in ("create", "update", "partial_update"):
+            return [permissions.IsAuthenticated(), CanManageAgencies()]
+        return [permissions.IsAuthenticated()]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.agency_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.agency_update(
+            actor=self.request.user, agency_id=serializer.instance.pk, **serializer.validated_data
+        )
+
+
+class UserSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, required=True, style={"input_type": "password"})
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), required=False)
+    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all(), allow_null=True, required=False)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "password", "email", "display_name", "agency", "roles", "is_active"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:  # updates may leave the password as it is
+            fields["password"].required = False
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Prefetched groups (selectors.user_list) keep the list at a constant number of queries.
+        data["roles"] = sorted(g.name for g in instance.groups.all())
+        return data
+
+
+class UserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Users: admins only."""
+
+    serializer_class = UserSerializer
+    permission_classes = [permissions.IsAuthenticated, CanManageUsers]
+    filterset_fields = ["agency", "is_active"]
+
+    def get_queryset(self):
+        return selectors.user_list()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.user_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.user_update(
+            actor=self.request.user, user_id=serializer.instance.pk, **serializer.validated_data
+        )
+
+
+class MeSerializer(serializers.ModelSerializer):
+    agency = AgencySerializer(read_only=True)
+    roles = serializers.SerializerMethodField()
+    acting_for = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "display_name", "agency", "roles", "acting_for", "is_superuser"]
+
+    def get_roles(self, user) -> list[str]:
+        return sorted(user_roles(user))
+
+    @extend_schema(
+        responses=inline_serializer("ActingFor", {"id": serializers.IntegerField(), "display": serializers.CharField()})
+    )
+    def get_acting_for(self, user) -> list[dict]:
+        return [{"id": p.pk, "display": str(p)} for p in selectors.acting_principals(user)]
+
+
+@extend_schema(responses=MeSerializer)
+@api_view(["GET"])
+@permission_classes([permissions.IsAuthenticated])
+def me(request):
+    """The signed-in user, their roles and whom they currently stand in for."""
+    return Response(MeSerializer(request.user).data)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+
+
+@extend_schema(responses=TokenSerializer)
+class TokenView(ObtainAuthToken):
+    """`POST {username, password}` -> `{"token"}`; send it back as `Authorization: Token <t>`."""
+
+
+__all__ = ["AgencyViewSet", "TokenView", "UserViewSet", "me"]

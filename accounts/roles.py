@@ -1,0 +1,34 @@
+"""The seven roles of DESIGN.md. Each is a Django Group whose name is the role code."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    AGENCY_CLERK = "agency_clerk", _("機關承辦人")
+    AGENCY_HEAD = "agency_head", _("機關主管")
+    RDEC_OFFICER = "rdec_officer", _("研考會承辦")
+    RDEC_SUPERVISOR = "rdec_supervisor", _("研考會主管")
+    REVIEWER = "reviewer", _("評審委員")
+    APPLICANT = "applicant", _("申請人")
+    ADMIN = "admin", _("系統管理員")
+
+
+ROLE_CODES = frozenset(Role.values)
+
+
+def user_roles(user) -> frozenset[str]:
+    """The user's role codes, read once per user object (one query) and cached on it.
+
+    A superuser holds every `admin` right, so `admin` is always among a superuser's roles.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_role_codes", None)
+    if cached is None:
+        names = {g.name for g in user.groups.all()} if user.pk else set()
+        if user.is_superuser:
+            names.add(Role.ADMIN)
+        cached = frozenset(names & ROLE_CODES)
+        user._role_codes = cached
+    return cached

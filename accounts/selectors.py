@@ -1,0 +1,60 @@
+"""Reads of accounts data that views, the API and other apps use."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from .models import Agency, Delegation, User
+
+
+def acting_principals(user, *, on: datetime.date | None = None) -> list[User]:
+    """Users whose rights `user` holds today as their acting substitute (職務代理人); cached on the user object."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    day = on or timezone.localdate()
+    cache = user.__dict__.setdefault("_principals_cache", {})
+    if day not in cache:
+        cache[day] = [
+            d.user
+            for d in Delegation.objects.filter(
+                substitute=user,
+                status=Delegation.Status.IN_FORCE,
+                starts__lte=day,
+                ends__gte=day,
+                user__is_active=True,
+            )
+            .select_related("user")
+            .prefetch_related("user__groups")
+        ]
+    return cache[day]
+
+
+def agency_list() -> QuerySet[Agency]:
+    return Agency.objects.select_related("parent").order_by("code")
+
+
+def user_list() -> QuerySet[User]:
+    from django.contrib.auth.models import Group
+
+    return (
+        User.objects.select_related("agency")
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.order_by("name")))
+        .order_by("username")
+    )
+
+
+def delegation_get(*, delegation_id: int) -> Delegation:
+    return Delegation.objects.select_related("user", "substitute").get(pk=delegation_id)
+
+
+def delegations_received(user, *, on: datetime.date | None = None) -> QuerySet[Delegation]:
+    """Delegations naming `user` as substitute that are in force today or later."""
+    day = on or timezone.localdate()
+    return (
+        Delegation.objects.filter(substitute=user, status=Delegation.Status.IN_FORCE, ends__gte=day)
+        .select_related("user", "user__agency")
+        .order_by("starts")
+    )

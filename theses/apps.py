@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ThesesConfig(AppConfig):
+    name = "theses"
+    verbose_name = _("學位論文獎補助")

@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from .models import TransitionLog, WorkerHeartbeat
+
+
+@admin.register(TransitionLog)
+class TransitionLogAdmin(admin.ModelAdmin):
+    """Read-only: the log is evidence and is never edited."""
+
+    list_display = ("created_at", "content_type", "object_id", "transition", "source", "target", "actor", "acting_for")
+    list_filter = ("content_type", "transition")
+    search_fields = ("actor__username", "actor__display_name", "acting_for__username", "reason")
+    list_select_related = ("content_type", "actor", "acting_for")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ("hostname", "last_seen")
+
+    def has_add_permission(self, request) -> bool:
+        return False

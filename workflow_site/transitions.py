@@ -1,0 +1,116 @@
+"""The one helper every service uses to run a django-fsm-2 transition.
+
+A service loads the object through a selector (which decides visibility and raises NotFound), then calls
+`apply_transition`: state check, permission (the actor's own, else a principal's the actor substitutes for),
+the transition method, `save(update_fields=...)` guarded by `ConcurrentTransitionMixin`, one `TransitionLog`
+row, and side effects scheduled with `transaction.on_commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
+
+from .errors import ConcurrentUpdate, PermissionDenied, TransitionNotAllowed
+from .models import TransitionLog
+
+
+def _fsm_meta(obj: models.Model, name: str):
+    method = getattr(obj, name, None)
+    meta = getattr(method, "_django_fsm", None)
+    if meta is None:
+        raise TypeError(f"{type(obj).__name__}.{name} is not a django-fsm transition")
+    return method, meta
+
+
+def _state_label(obj: models.Model, field_name: str) -> str:
+    display = getattr(obj, f"get_{field_name}_display", None)
+    return str(display()) if display else str(getattr(obj, field_name))
+
+
+def resolve_actor(obj: models.Model, name: str, actor) -> Any:
+    """Who grants `actor` the right to run `name` on `obj`: None (their own right) or the principal they act for.
+
+    Raises PermissionDenied when neither the actor nor anyone they currently substitute for may run it.
+    """
+    from accounts.selectors import acting_principals  # accounts depends on this module's models
+
+    method, _meta = _fsm_meta(obj, name)
+    if actor is None or has_transition_perm(method, actor):
+        return None
+    for principal in acting_principals(actor):
+        if has_transition_perm(method, principal):
+            return principal
+    raise PermissionDenied()
+
+
+def apply_transition(
+    obj: models.Model,
+    name: str,
+    *,
+    actor,
+    reason: str = "",
+    kwargs: dict | None = None,
+    update_fields: Iterable[str] = (),
+    on_commit: Iterable[Callable[[], Any]] = (),
+) -> TransitionLog:
+    """Run transition `name` on `obj` for `actor` (None = the system) and log it; the caller holds the atomic block.
+
+    `update_fields` names the extra fields the transition method sets. Refused transitions raise
+    TransitionNotAllowed (409), missing rights PermissionDenied (403), a lost race ConcurrentUpdate (409).
+    """
+    method, meta = _fsm_meta(obj, name)
+    field_name = meta.field.name
+    source = getattr(obj, field_name)
+    if not can_proceed(method):
+        raise TransitionNotAllowed(
+            _("目前狀態「%(state)s」不允許此操作。") % {"state": _state_label(obj, field_name)},
+            code="transition_not_allowed",
+            extra={"state": source, "transition": name},
+        )
+    # Without an enclosing transaction a later failure (the log row) would leave a state change unlogged.
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("apply_transition must run inside transaction.atomic()")
+    acting_for = resolve_actor(obj, name, actor)
+    try:
+        method(**(kwargs or {}))
+        obj.save(update_fields=[field_name, *update_fields])
+    except FSMTransitionNotAllowed as exc:  # a condition failed inside the method
+        raise TransitionNotAllowed(code="transition_not_allowed") from exc
+    except ConcurrentTransition as exc:
+        raise ConcurrentUpdate() from exc
+    log = TransitionLog.objects.create(
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        transition=name,
+        source=source,
+        target=getattr(obj, field_name),
+        actor=actor,
+        acting_for=acting_for,
+        reason=reason,
+    )
+    for hook in on_commit:
+        transaction.on_commit(hook)
+    return log
+
+
+def available_transitions(obj: models.Model, actor) -> list[str]:
+    """Names of the transitions `actor` (or a principal they substitute for) may run on `obj` now."""
+    names = []
+    for attr in dir(type(obj)):
+        meta = getattr(getattr(type(obj), attr, None), "_django_fsm", None)
+        if meta is None:
+            continue
+        try:
+            if can_proceed(getattr(obj, attr)):
+                resolve_actor(obj, attr, actor)
+                names.append(attr)
+        except PermissionDenied:
+            continue
+    return sorted(names)

@@ -1,0 +1,35 @@
+"""The back office: one viewflow Site, one Application per process as the processes are built."""
+
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from viewflow.urls import Application, ReadonlyModelViewset, Site
+
+from accounts.models import Agency
+
+from .views import HomeView
+
+
+class AgencyViewset(ReadonlyModelViewset):
+    model = Agency
+    title = _("機關名錄")
+    icon = "account_balance"
+    list_columns = ("code", "name", "kind", "parent")
+    list_filter_fields = ("kind", "active")
+    queryset = Agency.objects.select_related("parent")
+
+
+class DirectoryApplication(Application):
+    title = _("機關名錄")
+    icon = "account_balance"
+    app_name = "directory"
+    viewsets = [AgencyViewset()]
+
+
+class RdecSite(Site):
+    title = _("研考會工作流程系統")
+    primary_color = "#1b4f72"
+    secondary_color = "#117a65"
+    index_path = path("", HomeView.as_view(), name="index")
+
+
+site = RdecSite(viewsets=[DirectoryApplication()])

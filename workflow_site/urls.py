@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+from viewflow.contrib.auth import AuthViewset
+
+from accounts import api as accounts_api
+
+from .ui import site
+
+router = DefaultRouter()
+router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
+router.register("users", accounts_api.UserViewSet, basename="user")
+
+api_v1 = [
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("me/", accounts_api.me, name="api-me"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", AuthViewset(with_profile_view=False).urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
