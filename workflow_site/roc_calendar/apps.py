@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RocCalendarConfig(AppConfig):
+    name = "workflow_site.roc_calendar"
+    label = "roc_calendar"
+    verbose_name = _("行事曆")
+    default_auto_field = "django.db.models.BigAutoField"
