@@ -3,11 +3,13 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 
+from workflow_site.roc_calendar.serializers import ROCDateField
+
 from . import selectors, services
-from .models import Agency, User
+from .models import Agency, Delegation, User
 from .roles import Role, user_roles
 
 
@@ -146,4 +148,48 @@ class TokenView(ObtainAuthToken):
     """`POST {username, password}` -> `{"token"}`; send it back as `Authorization: Token <t>`."""
 
 
-__all__ = ["AgencyViewSet", "TokenView", "UserViewSet", "me"]
+class DelegationSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    substitute = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    starts = ROCDateField()
+    ends = ROCDateField()
+
+    class Meta:
+        model = Delegation
+        fields = ["id", "user", "substitute", "starts", "ends", "reason", "status", "created_at"]
+        read_only_fields = ["status", "created_at"]
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DelegationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Acting substitutes: each user sees the delegations they gave or received; admins see all."""
+
+    serializer_class = DelegationSerializer
+    filterset_fields = ["status", "user", "substitute"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
+            return Delegation.objects.none()
+        return selectors.delegation_list(viewer=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.delegation_create(actor=self.request.user, **serializer.validated_data)
+
+    @extend_schema(request=ReasonSerializer, responses=DelegationSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        """in_force -> revoked (the absent user, their agency head or an admin); 409 when already revoked."""
+        reason = ReasonSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        delegation = services.delegation_revoke(
+            delegation_id=self.get_object().pk, actor=request.user, reason=reason.validated_data["reason"]
+        )
+        return Response(DelegationSerializer(delegation).data)
+
+
+__all__ = ["AgencyViewSet", "DelegationViewSet", "TokenView", "UserViewSet", "me"]

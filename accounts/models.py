@@ -4,7 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import FSMField, transition
+
+from workflow_site.models import StatefulModel
 
 
 class Agency(models.Model):
@@ -50,7 +52,7 @@ class User(AbstractUser):
         return self.display_name or self.get_full_name() or self.username
 
 
-class Delegation(ConcurrentTransitionMixin, models.Model):
+class Delegation(StatefulModel):
     """An acting substitute (職務代理人): between `starts` and `ends` the substitute acts with the user's rights."""
 
     class Status(models.TextChoices):

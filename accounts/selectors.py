@@ -58,3 +58,19 @@ def delegations_received(user, *, on: datetime.date | None = None) -> QuerySet[D
         .select_related("user", "user__agency")
         .order_by("starts")
     )
+
+
+def delegation_list(*, viewer) -> QuerySet[Delegation]:
+    """Delegations `viewer` may see: those they gave or received, those of their agency if head, all if admin."""
+    from django.db.models import Q
+
+    from .roles import Role, user_roles
+
+    qs = Delegation.objects.select_related("user", "substitute").order_by("-starts", "-pk")
+    roles = user_roles(viewer)
+    if Role.ADMIN in roles:
+        return qs
+    visible = Q(user=viewer) | Q(substitute=viewer)
+    if Role.AGENCY_HEAD in roles and viewer.agency_id:
+        visible |= Q(user__agency_id=viewer.agency_id)
+    return qs.filter(visible)

@@ -31,10 +31,19 @@ def _set_roles(user: User, roles: list[str]) -> None:
 
 
 @transaction.atomic
-def agency_create(*, actor, code: str, name: str, kind: str, name_en: str = "", parent: Agency | None = None) -> Agency:
+def agency_create(
+    *,
+    actor,
+    code: str,
+    name: str,
+    kind: str,
+    name_en: str = "",
+    parent: Agency | None = None,
+    active: bool = True,
+) -> Agency:
     """Create an agency (admin only)."""
     _require(actor, "accounts.manage_agencies")
-    agency = Agency(code=code, name=name, name_en=name_en, kind=kind, parent=parent)
+    agency = Agency(code=code, name=name, name_en=name_en, kind=kind, parent=parent, active=active)
     agency.full_clean()
     agency.save()
     return agency

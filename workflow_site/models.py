@@ -4,6 +4,26 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMFieldMixin
+
+
+class StatefulModel(ConcurrentTransitionMixin, models.Model):
+    """Base of every model with a lifecycle: optimistic concurrency on its FSM fields.
+
+    `full_clean()` skips the protected state fields: they change only through transitions, and Django's
+    `clean_fields` would otherwise try to assign them and trip django-fsm's protection.
+    """
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        protected = {
+            f.name
+            for f in self._meta.concrete_fields
+            if isinstance(f, FSMFieldMixin) and getattr(f, "protected", False)
+        }
+        super().clean_fields(exclude={*(exclude or ()), *protected})
 
 
 class TransitionLog(models.Model):

@@ -12,6 +12,7 @@ from .ui import site
 router = DefaultRouter()
 router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
 router.register("users", accounts_api.UserViewSet, basename="user")
+router.register("delegations", accounts_api.DelegationViewSet, basename="delegation")
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),

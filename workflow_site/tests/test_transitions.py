@@ -1,0 +1,124 @@
+"""The transition core: one helper, a fixed small cost, refusals as errors, races settled by the database."""
+
+import threading
+import time
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+
+from accounts import services
+from accounts.models import Delegation
+from accounts.tests.factories import DelegationFactory
+from workflow_site.api import exception_handler
+from workflow_site.errors import ApplicationError, ConcurrentUpdate, TransitionNotAllowed
+from workflow_site.models import TransitionLog
+from workflow_site.transitions import apply_transition, available_transitions
+
+
+@pytest.mark.django_db
+def test_a_transition_costs_at_most_six_statements(django_assert_max_num_queries):
+    delegation = DelegationFactory()
+    ContentType.objects.get_for_model(Delegation)  # warm, as in any running process
+    # savepoint, load, the actor's roles, guarded UPDATE, log INSERT, release
+    with django_assert_max_num_queries(6):
+        services.delegation_revoke(delegation_id=delegation.pk, actor=delegation.user, reason="返回")
+    log = TransitionLog.objects.get()
+    assert (log.transition, log.source, log.target, log.actor_id, log.reason) == (
+        "revoke",
+        "in_force",
+        "revoked",
+        delegation.user_id,
+        "返回",
+    )
+    assert log.subject == delegation
+
+
+@pytest.mark.django_db
+def test_side_effects_run_only_after_commit(django_capture_on_commit_callbacks):
+    delegation = DelegationFactory()
+    seen = []
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        apply_transition(delegation, "revoke", actor=delegation.user, on_commit=[lambda: seen.append("sent")])
+    assert seen == []
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert seen == ["sent"]
+
+
+@pytest.mark.django_db
+def test_refused_transition_changes_nothing_and_logs_nothing():
+    delegation = DelegationFactory()
+    services.delegation_revoke(delegation_id=delegation.pk, actor=delegation.user)
+    with pytest.raises(TransitionNotAllowed):
+        services.delegation_revoke(delegation_id=delegation.pk, actor=delegation.user)
+    assert TransitionLog.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_outside_a_transaction_the_helper_refuses_to_run():
+    delegation = DelegationFactory()
+    with transaction.atomic():
+        pass
+    # pytest-django wraps each test in a transaction, so leave it to see the guard.
+    connection.in_atomic_block, was = False, connection.in_atomic_block
+    try:
+        with pytest.raises(RuntimeError):
+            apply_transition(delegation, "revoke", actor=delegation.user)
+    finally:
+        connection.in_atomic_block = was
+
+
+@pytest.mark.django_db
+def test_available_transitions_follow_state_and_rights(make_user):
+    delegation = DelegationFactory()
+    assert available_transitions(delegation, delegation.user) == ["revoke"]
+    assert available_transitions(delegation, make_user("agency_clerk")) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (TransitionNotAllowed(), 409, "transition_not_allowed"),
+        (ConcurrentUpdate(), 409, "concurrent_update"),
+        (ApplicationError("x", code="custom"), 400, "custom"),
+    ],
+)
+def test_application_errors_map_to_http_in_one_place(error, status, code):
+    response = exception_handler(error, {})
+    assert response.status_code == status
+    assert response.data["code"] == code
+    assert response.data["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_race_on_postgresql_exactly_one_wins_the_other_gets_409():
+    """Two connections read the same state, then run the same transition at the same moment."""
+    delegation = DelegationFactory()
+    actor = delegation.user
+    both_loaded = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            with transaction.atomic():
+                obj = Delegation.objects.select_related("user").get(pk=delegation.pk)
+                both_loaded.wait(timeout=10)
+                apply_transition(obj, "revoke", actor=actor, reason="race")
+                time.sleep(0.3)  # hold the row so the rival's guarded UPDATE waits for our commit
+            outcomes.append("ok")
+        except ApplicationError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["concurrent_update", "ok"]
+    assert TransitionLog.objects.filter(object_id=delegation.pk).count() == 1
+    delegation.refresh_from_db()
+    assert delegation.status == Delegation.Status.REVOKED
+    assert exception_handler(ConcurrentUpdate(), {}).status_code == 409
