@@ -33,7 +33,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create: bool, extracted: list[str] | None, **kwargs) -> None:
         if create and extracted:
-            self.groups.set(Group.objects.filter(name__in=extracted))
+            self.groups.set([Group.objects.get_or_create(name=role)[0] for role in extracted])
 
 
 class DelegationFactory(factory.django.DjangoModelFactory):

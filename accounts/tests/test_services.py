@@ -17,12 +17,6 @@ IN_RANGE = datetime.datetime(2026, 11, 26, 10, 0, tzinfo=datetime.UTC)
 AFTER_RANGE = datetime.datetime(2026, 12, 7, 10, 0, tzinfo=datetime.UTC)
 
 
-def test_role_groups_exist_from_the_data_migration():
-    from django.contrib.auth.models import Group
-
-    assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
-
-
 def test_user_create_sets_roles_and_refuses_unknown_roles(make_user):
     admin = make_user(Role.ADMIN)
     user = services.user_create(

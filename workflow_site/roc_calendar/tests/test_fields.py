@@ -49,7 +49,7 @@ def test_form_field_errors_in_chinese(text, message):
 def test_form_field_required_and_initial_shown_in_roc():
     form = DeadlineForm(data={"due": ""})
     assert not form.is_valid()
-    assert form.errors["due"] == ["此為必需欄位。"]
+    assert form.errors["due"] == ["此欄位為必填。"]
     unbound = DeadlineForm(initial={"due": dt.date(2018, 12, 31)})
     assert 'value="107/12/31"' in str(unbound["due"])
 
