@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("通知")
+
+    def ready(self) -> None:
+        from workflow_site import todo
+
+        from .selectors import todo_items
+
+        todo.register(todo_items)

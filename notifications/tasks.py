@@ -1,0 +1,31 @@
+"""Thin Celery tasks: take ids, call a service, enqueue what it names after commit."""
+
+from celery import shared_task
+from django.db import transaction
+
+from . import services
+
+
+@shared_task
+def scan_deadlines() -> dict:
+    """Beat, every 15 minutes: create the due reminders and enqueue their e-mails."""
+    with transaction.atomic():
+        result = services.deadline_scan()
+        batches = result.enqueued
+        transaction.on_commit(lambda: [send_notifications.delay(batch) for batch in batches])
+    return {"created": result.created, "enqueued": result.enqueued_count}
+
+
+@shared_task
+def send_notifications(notification_ids: list[int]) -> dict:
+    """Send a batch over one SMTP connection; failed rows come back after their backoff."""
+    result = services.notifications_send(notification_ids=notification_ids)
+    if result.retry:
+        send_notifications.apply_async(args=[result.retry], eta=result.retry_at)
+    return {"sent": len(result.sent), "retry": len(result.retry), "dead": len(result.dead)}
+
+
+@shared_task
+def send_daily_digests() -> int:
+    """Beat, every morning: one digest e-mail per user who chose it."""
+    return services.notifications_send_digests()

@@ -1,0 +1,202 @@
+"""The deadline scan and the send, on the real calendar, in the test process (mail in memory)."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from accounts import services as account_services
+from accounts.roles import Role
+from accounts.tests.factories import AgencyFactory, DelegationFactory
+from notifications import services
+from notifications.models import Notification
+from notifications.tests.factories import ReminderRuleFactory, due_item
+from workflow_site.models import TransitionLog
+from workflow_site.roc_calendar.services import calendar_override_create
+
+pytestmark = pytest.mark.django_db
+TAIPEI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def at(day: str, hour: int = 9) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(day).replace(hour=hour, tzinfo=TAIPEI)
+
+
+def scan(day: str):
+    with time_machine.travel(at(day), tick=False):
+        return services.deadline_scan()
+
+
+def send_all(result) -> None:
+    for batch in result.enqueued:
+        services.notifications_send(notification_ids=batch)
+
+
+@pytest.fixture
+def office(make_user):
+    agency = AgencyFactory(code="PWB", name="工務局")
+    clerk = make_user(Role.AGENCY_CLERK, agency=agency, display_name="承辦 黃雅婷", email="clerk@pwb.gov.tw")
+    head = make_user(Role.AGENCY_HEAD, agency=agency, display_name="局長 張國華", email="head@pwb.gov.tw")
+    return agency, clerk, head
+
+
+def moments(**filters) -> list[tuple]:
+    return sorted(
+        Notification.objects.filter(**filters).values_list("recipient__username", "purpose", "offset", "channel")
+    )
+
+
+def test_reminder_fires_three_working_days_before_across_the_lunar_new_year(office):
+    _agency, clerk, _head = office
+    ReminderRuleFactory()
+    due_item(owner=clerk, due=datetime.date(2025, 2, 3))  # Monday after the nine-day New Year break
+    assert scan("2025-01-21").created == 0
+    result = scan("2025-01-22")  # three working days before: 01-22, 01-23, 01-24
+    assert moments() == [(clerk.username, "reminder", -3, "email"), (clerk.username, "reminder", -3, "in_app")]
+    assert result.enqueued_count == 1
+    email = Notification.objects.get(channel="email")
+    assert email.subject == "【提醒】職務代理結束（年度報告）將於民國114年2月3日到期"
+    assert "尚餘 3 個工作天" in email.body
+    assert email.to_address == "clerk@pwb.gov.tw"
+
+
+def test_scanning_again_creates_nothing_new(office):
+    _agency, clerk, _head = office
+    ReminderRuleFactory()
+    due_item(owner=clerk, due=datetime.date(2025, 2, 3))
+    first = scan("2025-01-22")
+    again = scan("2025-01-22")
+    assert (first.created, again.created) == (2, 0)
+    assert again.enqueued == []  # already queued: not queued twice
+    assert Notification.objects.count() == 2
+
+
+def test_each_offset_fires_once_and_escalation_on_a_make_up_saturday(office):
+    _agency, clerk, head = office
+    ReminderRuleFactory(escalate_after=1, channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 2, 7))  # Friday before the make-up working Saturday
+    for day in ("2025-02-04", "2025-02-05", "2025-02-06", "2025-02-07", "2025-02-07", "2025-02-08", "2025-02-09"):
+        scan(day)
+    assert moments() == [
+        (clerk.username, "reminder", -3, "email"),
+        (clerk.username, "reminder", 0, "email"),
+        (clerk.username, "reminder", 1, "email"),
+        (head.username, "escalation", 1, "email"),
+    ]
+    escalation = Notification.objects.get(purpose="escalation")
+    assert escalation.created_at.astimezone(TAIPEI).date() == datetime.date(2025, 2, 8)
+    assert "已逾期 1 個工作天" in escalation.subject
+    assert "承辦人：承辦 黃雅婷" in escalation.body
+
+
+def test_a_typhoon_closure_moves_the_reminder(office):
+    _agency, clerk, _head = office
+    ReminderRuleFactory(channels=["email"])
+    calendar_override_create(date=datetime.date(2025, 10, 1), kind="closure", reason="颱風停班")
+    due_item(owner=clerk, due=datetime.date(2025, 10, 3))  # Friday; 10-01 closed, so -3 is Monday 09-29
+    assert scan("2025-09-29").created == 1
+    assert Notification.objects.get().offset == -3
+
+
+def test_a_late_first_scan_sends_only_the_latest_moment(office):
+    _agency, clerk, _head = office
+    ReminderRuleFactory(channels=["email"], escalate_after=None)
+    due_item(owner=clerk, due=datetime.date(2025, 3, 5))
+    scan("2025-03-06")  # nothing ran before: no stale "3 days left", just the overdue notice
+    assert moments() == [(clerk.username, "reminder", 1, "email")]
+
+
+def test_done_items_get_no_reminder_from_the_scan_or_the_send(office):
+    _agency, clerk, _head = office
+    ReminderRuleFactory(channels=["email"])
+    done_early = due_item(owner=clerk, due=datetime.date(2025, 3, 10), reason="早已完成")
+    done_late = due_item(owner=clerk, due=datetime.date(2025, 3, 10), reason="排入佇列後完成")
+    account_services.delegation_revoke(delegation_id=done_early.pk, actor=clerk)
+    result = scan("2025-03-05")
+    assert moments(object_id=done_early.pk) == []
+    account_services.delegation_revoke(delegation_id=done_late.pk, actor=clerk)
+    send_all(result)
+    assert mail.outbox == []
+    row = Notification.objects.get(object_id=done_late.pk)
+    assert row.state == Notification.State.CANCELLED
+    assert TransitionLog.objects.filter(object_id=row.pk, transition="cancel").exists()
+
+
+def test_send_delivers_once_with_the_roc_date_and_logs_the_transition(office):
+    _agency, clerk, _head = office
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    result = scan("2025-03-05")
+    send_all(result)
+    send_all(result)  # a redelivered batch finds the row sent
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["clerk@pwb.gov.tw"]
+    assert "民國114年3月10日" in message.subject
+    row = Notification.objects.get()
+    assert (row.state, row.attempts) == (Notification.State.SENT, 1)
+    assert message.extra_headers["X-RDEC-Notification"] == str(row.pk)
+    log = TransitionLog.objects.get(object_id=row.pk)
+    assert (log.source, log.target, log.actor) == ("pending", "sent", None)
+
+
+def test_a_substitute_receives_the_reminders_of_whom_they_stand_in_for(office, make_user):
+    agency, clerk, _head = office
+    deputy = make_user(Role.AGENCY_CLERK, agency=agency, display_name="代理人 李冠宇", email="deputy@pwb.gov.tw")
+    DelegationFactory(user=clerk, substitute=deputy, starts=datetime.date(2025, 3, 1), ends=datetime.date(2025, 3, 31))
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    scan("2025-03-05")
+    to_deputy = Notification.objects.get(recipient=deputy)
+    assert to_deputy.on_behalf_of == clerk
+    assert "您目前代理 承辦 黃雅婷 的職務" in to_deputy.body
+    assert Notification.objects.filter(recipient=clerk).count() == 1
+
+
+def test_daily_digest_gathers_a_users_reminders_into_one_mail(office):
+    _agency, clerk, _head = office
+    services.notification_preference_set(user=clerk, daily_digest=True)
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10), reason="甲")
+    due_item(owner=clerk, due=datetime.date(2025, 3, 11), reason="乙")
+    assert scan("2025-03-06").enqueued == []  # digest rows wait for the morning
+    with time_machine.travel(at("2025-03-07", 7), tick=False):
+        assert services.notifications_send_digests() == 1
+        assert services.notifications_send_digests() == 0
+    assert len(mail.outbox) == 1
+    assert "共 2 項" in mail.outbox[0].body
+    assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
+
+
+def test_scan_query_count_does_not_grow_with_items(office, django_assert_max_num_queries, make_user):
+    agency, clerk, _head = office
+    ReminderRuleFactory()
+    owners = [make_user(Role.AGENCY_CLERK, agency=agency) for _ in range(3)]
+    for owner in owners:
+        due_item(owner=owner, due=datetime.date(2025, 3, 10))
+    with django_assert_max_num_queries(20) as few:
+        scan("2025-03-05")
+    for _ in range(40):
+        due_item(owner=make_user(Role.AGENCY_CLERK, agency=agency), due=datetime.date(2025, 3, 11))
+    with django_assert_max_num_queries(len(few)):
+        result = scan("2025-03-06")
+    assert result.created == 40 * 2  # the new items' -3 reminder on both channels; the first three wait for 03-10
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"kind": "no.such"}, "kind", "未知的期限類別"),
+        ({"offsets": [-3, "x"]}, "offsets", "整數清單"),
+        ({"offsets": [1, 1]}, "offsets", "不可重複"),
+        ({"channels": ["fax"]}, "channels", "通知管道"),
+        ({"subject_template": "{% if %}"}, "subject_template", "範本語法錯誤"),
+    ],
+)
+def test_reminder_rules_are_validated_in_traditional_chinese(fields, field, message):
+    base = {"kind": "test.delegation_end", "name": "規則"}
+    with pytest.raises(ValidationError) as exc:
+        services.reminder_rule_create(**{**base, **fields})
+    assert message in str(exc.value.message_dict[field])
