@@ -1,6 +1,6 @@
 import pytest
 
-pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.browser", "tests.fixtures.smtp"]
 
 
 @pytest.fixture(scope="session", autouse=True)

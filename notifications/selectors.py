@@ -43,3 +43,10 @@ def todo_items(user) -> list[TodoItem]:
                     )
                 )
     return items
+
+
+def daily_digest(*, user) -> bool:
+    """Whether the user chose one daily digest e-mail instead of one e-mail per reminder."""
+    from .models import NotificationPreference
+
+    return NotificationPreference.objects.filter(user=user, daily_digest=True).exists()

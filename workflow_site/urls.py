@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from viewflow.contrib.auth import AuthViewset
 
 from accounts import api as accounts_api
+from notifications import api as notifications_api
 
 from .ui import site
 
@@ -13,6 +14,7 @@ router = DefaultRouter()
 router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
 router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("delegations", accounts_api.DelegationViewSet, basename="delegation")
+router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
@@ -28,6 +30,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("notifications/", include("notifications.urls")),
     path("", site.urls),
 ]
 

@@ -9,83 +9,204 @@ import notifications.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReminderRule',
+            name="ReminderRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(db_index=True, max_length=64, verbose_name='期限類別')),
-                ('name', models.CharField(max_length=100, verbose_name='規則名稱')),
-                ('offsets', models.JSONField(default=notifications.models._default_offsets, help_text='相對於期限的工作天數，負數為期限前、0 為當天、正數為逾期後，例如 [-3, 0, 1]。', verbose_name='提醒時點（工作天）')),
-                ('channels', models.JSONField(default=notifications.models._default_channels, verbose_name='通知管道')),
-                ('escalate_after', models.PositiveSmallIntegerField(blank=True, help_text='留空則不通知主管。', null=True, verbose_name='逾期幾個工作天後通知主管')),
-                ('subject_template', models.CharField(default='【提醒】{{ title }}將於{{ due_date|roc_date }}到期', max_length=200, verbose_name='提醒主旨範本')),
-                ('body_template', models.TextField(default='{{ recipient }} 您好：\n\n{% if on_behalf_of %}您目前代理 {{ on_behalf_of }} 的職務，以下事項原應由其辦理。\n{% endif %}{{ kind_label }}「{{ title }}」的期限為{{ due_date|roc_date }}{% if days_overdue > 0 %}，已逾期 {{ days_overdue }} 個工作天{% elif days_left > 0 %}，尚餘 {{ days_left }} 個工作天{% else %}，即為今日{% endif %}。\n\n請至系統辦理：{{ url }}\n\n研考會工作流程系統（本信由系統自動寄發，請勿直接回覆）\n', verbose_name='提醒內文範本')),
-                ('escalation_subject_template', models.CharField(default='【逾期通知】{{ title }}已逾期 {{ days_overdue }} 個工作天', max_length=200, verbose_name='逾期通知主旨範本')),
-                ('escalation_body_template', models.TextField(default='{{ recipient }} 您好：\n\n{% if on_behalf_of %}您目前代理 {{ on_behalf_of }} 的職務。\n{% endif %}貴屬{{ kind_label }}「{{ title }}」的期限為{{ due_date|roc_date }}，至今已逾期 {{ days_overdue }} 個工作天，尚未辦理。\n承辦人：{{ assignees }}\n\n請督促辦理：{{ url }}\n\n研考會工作流程系統（本信由系統自動寄發，請勿直接回覆）\n', verbose_name='逾期通知內文範本')),
-                ('active', models.BooleanField(default=True, verbose_name='啟用')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(db_index=True, max_length=64, verbose_name="期限類別")),
+                ("name", models.CharField(max_length=100, verbose_name="規則名稱")),
+                (
+                    "offsets",
+                    models.JSONField(
+                        default=notifications.models._default_offsets,
+                        help_text="相對於期限的工作天數，負數為期限前、0 為當天、正數為逾期後，例如 [-3, 0, 1]。",
+                        verbose_name="提醒時點（工作天）",
+                    ),
+                ),
+                ("channels", models.JSONField(default=notifications.models._default_channels, verbose_name="通知管道")),
+                (
+                    "escalate_after",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="留空則不通知主管。", null=True, verbose_name="逾期幾個工作天後通知主管"
+                    ),
+                ),
+                (
+                    "subject_template",
+                    models.CharField(
+                        default="【提醒】{{ title }}將於{{ due_date|roc_date }}到期",
+                        max_length=200,
+                        verbose_name="提醒主旨範本",
+                    ),
+                ),
+                (
+                    "body_template",
+                    models.TextField(
+                        default="{{ recipient }} 您好：\n\n{% if on_behalf_of %}您目前代理 {{ on_behalf_of }} 的職務，以下事項原應由其辦理。\n{% endif %}{{ kind_label }}「{{ title }}」的期限為{{ due_date|roc_date }}{% if days_overdue > 0 %}，已逾期 {{ days_overdue }} 個工作天{% elif days_left > 0 %}，尚餘 {{ days_left }} 個工作天{% else %}，即為今日{% endif %}。\n\n請至系統辦理：{{ url }}\n\n研考會工作流程系統（本信由系統自動寄發，請勿直接回覆）\n",
+                        verbose_name="提醒內文範本",
+                    ),
+                ),
+                (
+                    "escalation_subject_template",
+                    models.CharField(
+                        default="【逾期通知】{{ title }}已逾期 {{ days_overdue }} 個工作天",
+                        max_length=200,
+                        verbose_name="逾期通知主旨範本",
+                    ),
+                ),
+                (
+                    "escalation_body_template",
+                    models.TextField(
+                        default="{{ recipient }} 您好：\n\n{% if on_behalf_of %}您目前代理 {{ on_behalf_of }} 的職務。\n{% endif %}貴屬{{ kind_label }}「{{ title }}」的期限為{{ due_date|roc_date }}，至今已逾期 {{ days_overdue }} 個工作天，尚未辦理。\n承辦人：{{ assignees }}\n\n請督促辦理：{{ url }}\n\n研考會工作流程系統（本信由系統自動寄發，請勿直接回覆）\n",
+                        verbose_name="逾期通知內文範本",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="啟用")),
             ],
             options={
-                'verbose_name': '提醒規則',
-                'verbose_name_plural': '提醒規則',
-                'ordering': ['kind', 'pk'],
+                "verbose_name": "提醒規則",
+                "verbose_name_plural": "提醒規則",
+                "ordering": ["kind", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('daily_digest', models.BooleanField(default=False, verbose_name='以每日摘要寄送提醒')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='notification_preference', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("daily_digest", models.BooleanField(default=False, verbose_name="以每日摘要寄送提醒")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_preference",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '通知偏好',
-                'verbose_name_plural': '通知偏好',
+                "verbose_name": "通知偏好",
+                "verbose_name_plural": "通知偏好",
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('kind', models.CharField(max_length=64, verbose_name='期限類別')),
-                ('item_title', models.CharField(max_length=300, verbose_name='事項')),
-                ('url', models.CharField(max_length=500, verbose_name='連結')),
-                ('purpose', models.CharField(choices=[('reminder', '提醒'), ('escalation', '逾期通知主管')], default='reminder', max_length=16, verbose_name='性質')),
-                ('offset', models.SmallIntegerField(verbose_name='提醒時點')),
-                ('due_date', models.DateField(verbose_name='期限')),
-                ('channel', models.CharField(choices=[('email', '電子郵件'), ('in_app', '系統內通知')], max_length=16, verbose_name='管道')),
-                ('digest', models.BooleanField(default=False, verbose_name='併入每日摘要')),
-                ('state', django_fsm.FSMField(choices=[('pending', '待寄送'), ('sent', '已送達'), ('retrying', '重試中'), ('dead', '寄送失敗'), ('cancelled', '已取消')], default='pending', max_length=50, protected=True, verbose_name='狀態')),
-                ('to_address', models.EmailField(blank=True, max_length=254, verbose_name='收件地址')),
-                ('subject', models.CharField(max_length=300, verbose_name='主旨')),
-                ('body', models.TextField(verbose_name='內文')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='寄送次數')),
-                ('last_error', models.TextField(blank=True, verbose_name='最後錯誤')),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='下次嘗試')),
-                ('queued_at', models.DateTimeField(blank=True, null=True, verbose_name='排入佇列時間')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='送達時間')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='已讀時間')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='建立時間')),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),
-                ('on_behalf_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='代理對象')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='收件人')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='notifications.reminderrule', verbose_name='規則')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("object_id", models.PositiveBigIntegerField()),
+                ("kind", models.CharField(max_length=64, verbose_name="期限類別")),
+                ("item_title", models.CharField(max_length=300, verbose_name="事項")),
+                ("url", models.CharField(max_length=500, verbose_name="連結")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("reminder", "提醒"), ("escalation", "逾期通知主管")],
+                        default="reminder",
+                        max_length=16,
+                        verbose_name="性質",
+                    ),
+                ),
+                ("offset", models.SmallIntegerField(verbose_name="提醒時點")),
+                ("due_date", models.DateField(verbose_name="期限")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "電子郵件"), ("in_app", "系統內通知")], max_length=16, verbose_name="管道"
+                    ),
+                ),
+                ("digest", models.BooleanField(default=False, verbose_name="併入每日摘要")),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("pending", "待寄送"),
+                            ("sent", "已送達"),
+                            ("retrying", "重試中"),
+                            ("dead", "寄送失敗"),
+                            ("cancelled", "已取消"),
+                        ],
+                        default="pending",
+                        max_length=50,
+                        protected=True,
+                        verbose_name="狀態",
+                    ),
+                ),
+                ("to_address", models.EmailField(blank=True, max_length=254, verbose_name="收件地址")),
+                ("subject", models.CharField(max_length=300, verbose_name="主旨")),
+                ("body", models.TextField(verbose_name="內文")),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="寄送次數")),
+                ("last_error", models.TextField(blank=True, verbose_name="最後錯誤")),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True, verbose_name="下次嘗試")),
+                ("queued_at", models.DateTimeField(blank=True, null=True, verbose_name="排入佇列時間")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="送達時間")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="已讀時間")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="建立時間")),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="contenttypes.contenttype"
+                    ),
+                ),
+                (
+                    "on_behalf_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="代理對象",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="收件人",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="notifications.reminderrule",
+                        verbose_name="規則",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '通知',
-                'verbose_name_plural': '通知',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['recipient', 'channel', 'read_at'], name='notification_inbox'), models.Index(fields=['state', 'channel'], name='notification_outbox'), models.Index(fields=['content_type', 'object_id'], name='notification_item')],
-                'constraints': [models.UniqueConstraint(fields=('recipient', 'content_type', 'object_id', 'rule', 'purpose', 'offset', 'due_date', 'channel'), name='notification_once')],
+                "verbose_name": "通知",
+                "verbose_name_plural": "通知",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox"),
+                    models.Index(fields=["state", "channel"], name="notification_outbox"),
+                    models.Index(fields=["content_type", "object_id"], name="notification_item"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "recipient",
+                            "content_type",
+                            "object_id",
+                            "rule",
+                            "purpose",
+                            "offset",
+                            "due_date",
+                            "channel",
+                        ),
+                        name="notification_once",
+                    )
+                ],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),

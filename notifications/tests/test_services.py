@@ -171,7 +171,7 @@ def test_daily_digest_gathers_a_users_reminders_into_one_mail(office):
 
 
 def test_scan_query_count_does_not_grow_with_items(office, django_assert_max_num_queries, make_user):
-    agency, clerk, _head = office
+    agency, _clerk, _head = office
     ReminderRuleFactory()
     owners = [make_user(Role.AGENCY_CLERK, agency=agency) for _ in range(3)]
     for owner in owners:
