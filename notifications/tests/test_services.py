@@ -91,6 +91,18 @@ def test_each_offset_fires_once_and_escalation_on_a_make_up_saturday(office):
     assert "承辦人：承辦 黃雅婷" in escalation.body
 
 
+def test_rdec_work_escalates_to_an_rdec_supervisor_not_an_agency_head(office, make_user):
+    _agency, _clerk, head = office
+    rdec = AgencyFactory(code="RDEC", name="研考會")
+    officer = make_user(Role.RDEC_OFFICER, agency=rdec, email="officer@rdec.gov.tw")
+    supervisor = make_user(Role.RDEC_SUPERVISOR, agency=rdec, email="chief@rdec.gov.tw")
+    ReminderRuleFactory(escalate_after=1, channels=["email"])
+    due_item(owner=officer, due=datetime.date(2025, 3, 10))
+    scan("2025-03-11")
+    assert moments(purpose="escalation") == [(supervisor.username, "escalation", 1, "email")]
+    assert not Notification.objects.filter(recipient=head).exists()
+
+
 def test_a_typhoon_closure_moves_the_reminder(office):
     _agency, clerk, _head = office
     ReminderRuleFactory(channels=["email"])

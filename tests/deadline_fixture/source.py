@@ -5,7 +5,7 @@ KIND = "test.delegation_end"
 
 
 def _items(queryset):
-    for d in queryset.select_related("user").order_by("pk"):
+    for d in queryset.select_related("user__agency").order_by("pk"):
         yield DueItem(
             object_id=d.pk,
             title=f"職務代理結束（{d.reason}）",
@@ -13,6 +13,8 @@ def _items(queryset):
             recipient_ids=(d.user_id,),
             agency_id=d.user.agency_id,
             url=f"/admin/accounts/delegation/{d.pk}/change/",
+            # Items owned by RDEC staff are RDEC's own work: they escalate to an rdec_supervisor.
+            rdec_work=d.user.agency is not None and d.user.agency.code == "RDEC",
         )
 
 
