@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ReviewsConfig(AppConfig):
     name = "reviews"
     verbose_name = _("審查評分")
+
+    def ready(self) -> None:
+        from notifications import registry
+
+        from .deadlines import SOURCE
+
+        registry.register(SOURCE)

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("notifications/", include("notifications.urls")),
+    path("reviews/", include("reviews.urls")),
     path("", site.urls),
 ]
 

@@ -123,11 +123,11 @@ def test_reminder_rule_is_edited_through_full_clean(admin_client):
     refused = admin_client.post("/admin/notifications/reminderrule/add/", {**form, "kind": "no.such.kind"})
     assert refused.status_code == 200
     assert "未知的期限類別" in refused.content.decode()
-    assert not ReminderRule.objects.exists()
+    assert not ReminderRule.objects.filter(kind__in=[KIND, "no.such.kind"]).exists()
 
     created = admin_client.post("/admin/notifications/reminderrule/add/", form)
     assert created.status_code == 302
-    rule = ReminderRule.objects.get()
+    rule = ReminderRule.objects.get(kind=KIND)
     assert rule.offsets == [-3, 0, 1] and rule.escalate_after == 2
 
     listing = admin_client.get("/admin/notifications/reminderrule/")

@@ -1,0 +1,283 @@
+"""Fan-out of 10,000 due reminders through Celery to a local SMTP sink: e-mails per second, and the ratio
+to a no-op Celery task rate measured in the same run.
+
+One real worker (prefork, concurrency 2, Redis db 14, a queue of its own) serves both measurements:
+- no-op: N `celery.ping` tasks (celery.contrib.testing.tasks, loaded with `--include`), timed from the first
+  publish until the queue is empty and Redis's `unacked` hash holds none of ours (acks_late: all finished);
+- e-mail: 10,000 due items (accounts.Delegation through the test deadline source), one e-mail-only rule,
+  `deadline_scan()` in the bench process, then `send_notifications.delay(batch)` for every batch, timed
+  until all 10,000 rows are `sent` and the aiosmtpd sink on loopback holds 10,000 messages.
+The sink checks exactly-once: 10,000 messages, 10,000 distinct X-RDEC-Notification values, each one of ours.
+Batches come from `deadline_scan()` (NOTIFICATION_SEND_BATCH of the bench process): 50 and 200 are tried.
+Run: `make bench` or `.venv/bin/python bench/reminder_fanout.py [N]`.
+Target: e-mails/s / no-op tasks/s >= 1.0 (one SMTP connection per task serving a batch of recipients).
+"""
+
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+UNIQUE = f"rdec-bench-{uuid.uuid4().hex[:10]}"
+BROKER_URL = "redis://127.0.0.1:6379/14"  # pytest's workers use db 15
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rdec"
+# Before Django reads its settings: the bench process publishes to the same broker and queue as the worker.
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="workflow_site.settings.test",
+    DATABASE_URL=DATABASE_URL,
+    CELERY_BROKER_URL=BROKER_URL,
+    CELERY_TASK_DEFAULT_QUEUE=UNIQUE,
+)
+
+from _setup import ROOT, setup_django  # noqa: E402
+
+setup_django()
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from django.contrib.contenttypes.models import ContentType  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+
+from accounts.models import Agency, Delegation, User  # noqa: E402
+from notifications.models import Notification, ReminderRule  # noqa: E402
+from notifications.services import deadline_scan  # noqa: E402
+from notifications.tasks import send_notifications  # noqa: E402
+from tests.deadline_fixture.source import KIND  # noqa: E402
+from workflow_site import celery_app  # noqa: E402
+from workflow_site.models import TransitionLog  # noqa: E402
+from workflow_site.roc_calendar.calendar import add_working_days, today  # noqa: E402
+
+ITEMS = 10_000
+OWNERS = 1_000
+BATCH_SIZES = (50, 200)
+TIMEOUT = 150  # seconds for one measured phase
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
+HEADER = re.compile(rb"^X-RDEC-Notification:\s*(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+class CountingHandler:
+    """The minimal sink: accept everything, keep each message's X-RDEC-Notification value."""
+
+    def __init__(self) -> None:
+        self.ids: list[str | None] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        match = HEADER.search(envelope.content)
+        self.ids.append(match.group(1).decode() if match else None)  # list.append is atomic under the GIL
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Worker:
+    def __init__(self, *, smtp_port: int, log_path: Path) -> None:
+        self.hostname = f"{UNIQUE}@{socket.gethostname()}"
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "workflow_site.settings.test",
+            "DATABASE_URL": DATABASE_URL,
+            "CELERY_BROKER_URL": BROKER_URL,
+            "CELERY_TASK_DEFAULT_QUEUE": UNIQUE,
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
+            "EMAIL_TIMEOUT": "10",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        argv = [
+            sys.executable, "-m", "celery", "-A", "workflow_site", "worker",
+            "--pool", "prefork", "--concurrency", "2", "-l", "warning",
+            "-Q", UNIQUE, "-n", f"{UNIQUE}@%h", "--without-mingle", "--without-gossip",
+            # celery.ping is not a built-in of Celery 5: it lives in the testing helpers.
+            "--include", "celery.contrib.testing.tasks",
+        ]  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited during start-up; see {self.log_path}")
+            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
+                return
+        raise RuntimeError(f"worker not ready after 60 s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown: the main process only
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # nothing of it (pool children) outlives the bench
+        self.process.wait()
+
+
+def ours_in_flight(client) -> int:
+    """Our messages still in the queue or delivered but not yet acknowledged (acks_late: still running)."""
+    waiting = client.llen(UNIQUE)
+    unacked = sum(1 for raw in client.hvals("unacked") if json.loads(raw)[2] == UNIQUE)
+    return waiting + unacked
+
+
+def wait_drained(client, *, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # Twice, a moment apart: a message popped from the list is in `unacked` a few microseconds later.
+        if ours_in_flight(client) == 0:
+            time.sleep(0.005)
+            if ours_in_flight(client) == 0:
+                return
+        time.sleep(0.01)
+    raise RuntimeError(f"queue {UNIQUE} not drained after {timeout} s")
+
+
+def noop_rate(client, n: int) -> float:
+    start = time.perf_counter()
+    with celery_app.producer_or_acquire() as producer:
+        for _ in range(n):
+            celery_app.send_task("celery.ping", queue=UNIQUE, producer=producer)
+    wait_drained(client)
+    return n / (time.perf_counter() - start)
+
+
+def make_data(prefix: str) -> tuple[Agency, ReminderRule, list[User]]:
+    agency = Agency.objects.create(code=prefix, name="效能測試機關（提醒）", kind=Agency.Kind.BUREAU)
+    User.objects.bulk_create(
+        [User(username=f"{prefix}.owner{i}", email=f"owner{i}@{prefix}.example", agency=agency) for i in range(OWNERS)]
+        + [User(username=f"{prefix}.substitute", is_active=False, agency=agency)]
+    )
+    owners = list(User.objects.filter(username__startswith=f"{prefix}.owner").order_by("pk"))
+    # The item's own substitute is inactive: on its due day the delegation is in force, and nobody gets a copy.
+    substitute = User.objects.get(username=f"{prefix}.substitute")
+    due = add_working_days(today(), 3)
+    Delegation.objects.bulk_create(
+        (
+            Delegation(user=owners[i % OWNERS], substitute=substitute, starts=due, ends=due, reason=prefix)
+            for i in range(ITEMS)
+        ),
+        batch_size=5000,
+    )
+    rule = ReminderRule.objects.create(kind=KIND, name=f"{prefix} 提醒", channels=["email"], escalate_after=None)
+    return agency, rule, owners
+
+
+def raw_delete(queryset) -> None:
+    """DELETE without Django's collector, which visits every model pointing here, even one whose app is still
+    unmigrated in `rdec`; the database's own foreign keys still refuse to orphan anything."""
+    queryset._raw_delete(queryset.db)
+
+
+def drop_notifications(rule: ReminderRule) -> None:
+    ids = list(Notification.objects.filter(rule=rule).values_list("pk", flat=True))
+    notification_type = ContentType.objects.get_for_model(Notification)
+    for i in range(0, len(ids), 5000):
+        raw_delete(TransitionLog.objects.filter(content_type=notification_type, object_id__in=ids[i : i + 5000]))
+    raw_delete(Notification.objects.filter(rule=rule))
+
+
+def drop_redis_keys() -> None:
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        channel.queue_delete(UNIQUE)
+        # The queue's lists and kombu's binding sets for it: every key naming our unique queue.
+        keys = list(channel.client.scan_iter(match=f"*{UNIQUE}*"))
+        if keys:
+            channel.client.delete(*keys)
+
+
+def email_rate(client, handler: CountingHandler, rule: ReminderRule, batch_size: int) -> float:
+    drop_notifications(rule)
+    handler.ids.clear()
+    with override_settings(NOTIFICATION_SEND_BATCH=batch_size), transaction.atomic():
+        result = deadline_scan()
+    if result.created != ITEMS or result.enqueued_count != ITEMS:
+        print(f"  warning: scan created {result.created}, enqueued {result.enqueued_count} (other data in `rdec`?)")
+    mine = Notification.objects.filter(rule=rule, channel="email")
+    start = time.perf_counter()
+    with celery_app.producer_or_acquire() as producer:
+        for batch in result.enqueued:
+            send_notifications.apply_async(args=[batch], queue=UNIQUE, producer=producer)
+    deadline = time.monotonic() + TIMEOUT
+    while not (len(handler.ids) >= ITEMS and mine.filter(state=Notification.State.SENT).count() >= ITEMS):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not all sent after {TIMEOUT} s: sink {len(handler.ids)}")
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    wait_drained(client)
+    time.sleep(0.5)  # room for a wrong second copy to arrive
+    ids = handler.ids[:]
+    expected = {str(pk) for pk in mine.values_list("pk", flat=True)}
+    sent = mine.filter(state=Notification.State.SENT).count()
+    once = len(ids) == ITEMS and len(set(ids)) == ITEMS and set(ids) == expected
+    print(
+        f"batch {batch_size:>3}: {len(result.enqueued):>4} tasks, {ITEMS / elapsed:7.0f} e-mails/s ({elapsed:.1f} s); "
+        f"sink {len(ids)} messages, {len(set(ids))} distinct ids, DB sent {sent}: "
+        f"{'exactly once' if once and sent == ITEMS else 'MISMATCH'}"
+    )
+    return ITEMS / elapsed
+
+
+def main(n: int) -> None:
+    prefix = UNIQUE.replace("rdec-bench-", "bf")
+    log_dir = ROOT / "var" / "bench-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = CountingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    worker = Worker(smtp_port=controller.port, log_path=log_dir / f"{UNIQUE}.log")
+    agency = rule = None
+    try:
+        worker.start()
+        with celery_app.connection_for_write() as connection:
+            client = connection.default_channel.client
+            for _ in range(200):  # warm-up: pool children started, connections open
+                celery_app.send_task("celery.ping", queue=UNIQUE)
+            wait_drained(client)
+            noop_start = time.perf_counter()
+            noop = noop_rate(client, n)
+            if time.perf_counter() - noop_start > 60 and n > 5000:
+                n = 5000
+                print("no-op run took > 60 s: measuring again with N = 5000")
+                noop = noop_rate(client, n)
+            agency, rule, _owners = make_data(prefix)
+            print(f"worker: prefork, concurrency 2, Redis {BROKER_URL}; sink aiosmtpd on 127.0.0.1:{controller.port}")
+            print(f"no-op:  N = {n} celery.ping tasks, {noop:7.0f} tasks/s")
+            print(f"e-mail: {ITEMS} due reminders to {OWNERS} owners, one SMTP connection per task")
+            rates = {size: email_rate(client, handler, rule, size) for size in BATCH_SIZES}
+            for size, rate in rates.items():
+                print(f"ratio e-mails/s / no-op tasks/s, batch {size:>3}: {rate / noop:.2f} (target >= 1.0)")
+    finally:
+        worker.stop()
+        controller.stop()
+        drop_redis_keys()
+        if rule is not None:
+            drop_notifications(rule)
+            raw_delete(ReminderRule.objects.filter(pk=rule.pk))
+        if agency is not None:
+            users = list(User.objects.filter(agency=agency).values_list("pk", flat=True))
+            raw_delete(Delegation.objects.filter(user_id__in=users))
+            raw_delete(User.objects.filter(pk__in=users))
+            raw_delete(Agency.objects.filter(pk=agency.pk))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)

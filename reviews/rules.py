@@ -1,0 +1,31 @@
+"""Who may do what on a panel. Checked by django-fsm transitions through `user.has_perm(perm, obj)`."""
+
+import rules
+
+from accounts.roles import Role, user_roles
+
+
+@rules.predicate
+def runs_panels(user) -> bool:
+    return bool({Role.RDEC_OFFICER, Role.ADMIN} & user_roles(user))
+
+
+@rules.predicate
+def finalises_panels(user) -> bool:
+    return bool({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN} & user_roles(user))
+
+
+@rules.predicate
+def owns_sheet(user, sheet) -> bool:
+    return sheet is not None and sheet.member.user_id == user.pk and sheet.panel.status == "scoring"
+
+
+@rules.predicate
+def chairs_sheets_panel(user, sheet) -> bool:
+    return sheet is not None and any(m.user_id == user.pk and m.is_chair for m in sheet.panel.members.all())
+
+
+rules.add_perm("reviews.run_panel", runs_panels)
+rules.add_perm("reviews.finalise_panel", finalises_panels)
+rules.add_perm("reviews.score_sheet", owns_sheet)
+rules.add_perm("reviews.chair_panel", chairs_sheets_panel)

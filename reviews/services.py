@@ -1,0 +1,445 @@
+"""Every write of the review engine. Domain apps (proposals, theses, plan_control) call these."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.transitions import apply_transition
+
+from . import scoring, selectors
+from .models import (
+    Criterion,
+    GradeBand,
+    ItemResult,
+    Panel,
+    PanelMember,
+    ReviewItem,
+    Rubric,
+    ScoreSheet,
+    TieResolution,
+)
+
+AUTO_RECUSAL_REASON = "與受審項目同機關，自動迴避"
+
+
+def _require(actor, perm: str, obj=None) -> None:
+    if actor is not None and not actor.has_perm(perm, obj):
+        raise PermissionDenied()
+
+
+@transaction.atomic
+def rubric_create(*, actor, name: str, criteria: list[dict], description: str = "") -> Rubric:
+    """A rubric and its criteria (`code, name, weight, max_score, guidance`); the weights must sum to 100."""
+    errors: dict[str, list[str]] = {}
+    codes = [c.get("code") for c in criteria]
+    if not criteria:
+        errors["criteria"] = [_("評分表至少需要一個評分項目。")]
+    elif len(set(codes)) != len(codes):
+        errors["criteria"] = [_("評分項目代碼不可重複。")]
+    else:
+        try:
+            weight_sum = sum(Decimal(str(c["weight"])) for c in criteria)
+        except (InvalidOperation, KeyError, TypeError):
+            weight_sum = None
+        if weight_sum != Decimal(100):
+            errors["criteria"] = [_("各評分項目權重合計須為 100%%，目前為 %(sum)s%%。") % {"sum": weight_sum}]
+    if errors:
+        raise ValidationError(errors)
+    rubric = Rubric(name=name, description=description)
+    rubric.full_clean()
+    rubric.save()
+    for order, spec in enumerate(criteria, start=1):
+        criterion = Criterion(
+            rubric=rubric,
+            order=order,
+            code=spec["code"],
+            name=spec["name"],
+            weight=Decimal(str(spec["weight"])),
+            max_score=Decimal(str(spec["max_score"])),
+            guidance=spec.get("guidance", ""),
+        )
+        try:
+            criterion.full_clean(exclude=["rubric"])
+        except ValidationError as exc:
+            raise ValidationError({"criteria": [f"{spec['code']}：{m}" for m in exc.messages]}) from exc
+        criterion.save()
+    return rubric
+
+
+def _validate_bands(bands: list[dict]) -> None:
+    grades = [b.get("grade") for b in bands]
+    if len(set(grades)) != len(grades):
+        raise ValidationError({"bands": [_("等第代碼不可重複。")]})
+    for band in bands:
+        if band.get("quota_count") is not None and band.get("quota_percent") is not None:
+            raise ValidationError({"bands": [_("等第「%(g)s」只能設定名額或比例其中之一。") % {"g": band["grade"]}]})
+
+
+@transaction.atomic
+def panel_create(
+    *,
+    actor,
+    round_obj: models.Model,
+    title: str,
+    rubric: Rubric,
+    aggregation: str = "mean",
+    min_members: int = 7,
+    min_external: int = 0,
+    deviation_points: Decimal = Decimal(15),
+    hide_agency: bool = False,
+    scoring_deadline: datetime.date | None = None,
+    bands: list[dict] | None = None,
+) -> Panel:
+    """A panel for a round (one per round), with grade bands best first."""
+    _require(actor, "reviews.run_panel")
+    panel = Panel(
+        round_type=ContentType.objects.get_for_model(round_obj),
+        round_id=round_obj.pk,
+        title=title,
+        rubric=rubric,
+        aggregation=aggregation,
+        min_members=min_members,
+        min_external=min_external,
+        deviation_points=deviation_points,
+        hide_agency=hide_agency,
+        scoring_deadline=scoring_deadline,
+    )
+    panel.full_clean()
+    panel.save()
+    panel_set_bands(panel=panel, actor=actor, bands=bands or [])
+    return panel
+
+
+@transaction.atomic
+def panel_set_bands(*, panel: Panel, actor, bands: list[dict]) -> None:
+    """Replace the grade bands (best first: `grade, label, quota_count | quota_percent, min_score`)."""
+    _require(actor, "reviews.run_panel")
+    if panel.status == Panel.Status.FINALISED:
+        raise TransitionNotAllowed(_("結果已確定，不能再變更等第設定。"))
+    _validate_bands(bands)
+    panel.bands.all().delete()
+    for order, spec in enumerate(bands, start=1):
+        band = GradeBand(
+            panel=panel,
+            order=order,
+            grade=spec["grade"],
+            label=spec.get("label", spec["grade"]),
+            quota_count=spec.get("quota_count"),
+            quota_percent=spec.get("quota_percent"),
+            min_score=spec.get("min_score"),
+        )
+        band.full_clean()
+        band.save()
+
+
+@transaction.atomic
+def panel_member_add(
+    *, panel_id: int, actor, user, kind: str, is_chair: bool = False, reserve: bool = False
+) -> PanelMember:
+    """Add a member while the panel is forming (a reserve member may join later, for reassigned items)."""
+    _require(actor, "reviews.run_panel")
+    panel = Panel.objects.select_for_update().get(pk=panel_id)
+    if panel.status != Panel.Status.FORMING and not reserve:
+        raise TransitionNotAllowed(_("評分已開始，只能再加入備位委員。"))
+    if PanelMember.objects.filter(panel=panel, user=user).exists():
+        raise Conflict(_("此委員已在審查會中。"), code="duplicate_member")
+    if is_chair:
+        PanelMember.objects.filter(panel=panel, is_chair=True).update(is_chair=False)
+    member = PanelMember(panel=panel, user=user, kind=kind, is_chair=is_chair, reserve=reserve)
+    member.full_clean()
+    member.save()
+    return member
+
+
+@transaction.atomic
+def review_items_sync(*, panel: Panel, subjects: list[tuple[models.Model, str, int | None]]) -> int:
+    """Make the panel's items exactly these `(subject, title, agency_id)` while forming; returns the count."""
+    if panel.status != Panel.Status.FORMING:
+        raise TransitionNotAllowed(_("評分已開始，受審項目不能再變更。"))
+    wanted = {}
+    for subject, title, agency_id in subjects:
+        content_type = ContentType.objects.get_for_model(subject)
+        wanted[(content_type.pk, subject.pk)] = (title, agency_id)
+    existing = {(i.subject_type_id, i.subject_id): i for i in panel.items.all()}
+    ReviewItem.objects.filter(pk__in=[i.pk for key, i in existing.items() if key not in wanted]).delete()
+    ReviewItem.objects.bulk_create(
+        [
+            ReviewItem(panel=panel, subject_type_id=ct, subject_id=pk, title=title[:300], agency_id=agency_id)
+            for (ct, pk), (title, agency_id) in wanted.items()
+            if (ct, pk) not in existing
+        ]
+    )
+    return len(wanted)
+
+
+@transaction.atomic
+def panel_start_scoring(*, panel_id: int, actor) -> Panel:
+    """forming -> scoring: one sheet per member and item; members recused from their own agency's items.
+
+    Refused (409 `panel_composition`) while the composition rule is unmet.
+    """
+    panel = Panel.objects.prefetch_related("members__user").get(pk=panel_id)
+    problems = panel.composition_problems()
+    if problems and panel.status == Panel.Status.FORMING:
+        raise TransitionNotAllowed(" ".join(problems), code="panel_composition", extra={"problems": problems})
+    apply_transition(panel, "start_scoring", actor=actor)
+    members = [m for m in panel.members.all() if not m.reserve]
+    sheets = []
+    for item in panel.items.all():
+        for member in members:
+            own_agency = item.agency_id is not None and member.user.agency_id == item.agency_id
+            sheets.append(
+                ScoreSheet(
+                    panel=panel,
+                    item=item,
+                    member=member,
+                    # Created recused: a member never scores their own agency's item.
+                    status=ScoreSheet.Status.RECUSED if own_agency else ScoreSheet.Status.NOT_STARTED,
+                    recusal_reason=AUTO_RECUSAL_REASON if own_agency else "",
+                )
+            )
+    ScoreSheet.objects.bulk_create(sheets, batch_size=5000)
+    return panel
+
+
+def _clean_scores(panel: Panel, scores: dict, *, complete: bool) -> dict[str, Decimal]:
+    """Each criterion's score within 0..max; unknown codes refused; a 400 names the criterion."""
+    criteria = {c.code: c for c in panel.rubric.criteria.all()}
+    errors: dict[str, list[str]] = {}
+    if not isinstance(scores, dict):
+        raise ValidationError({"scores": [_("分數須為 {評分項目代碼: 分數} 的格式。")]})
+    cleaned: dict[str, Decimal] = {}
+    for code, raw in scores.items():
+        criterion = criteria.get(code)
+        if criterion is None:
+            errors[code] = [_("沒有這個評分項目。")]
+            continue
+        if raw is None or raw == "":
+            continue
+        try:
+            value = Decimal(str(raw))
+        except InvalidOperation:
+            errors[code] = [_("「%(name)s」的分數須為數字。") % {"name": criterion.name}]
+            continue
+        if not value.is_finite() or value < 0 or value > criterion.max_score:
+            errors[code] = [
+                _("「%(name)s」的分數須介於 0 到 %(max)s。") % {"name": criterion.name, "max": criterion.max_score}
+            ]
+            continue
+        cleaned[code] = value.quantize(Decimal("0.01"))
+    if complete:
+        for code, criterion in criteria.items():
+            if code not in cleaned and code not in errors:
+                errors[code] = [_("「%(name)s」尚未評分。") % {"name": criterion.name}]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _specs(panel: Panel) -> list[scoring.CriterionSpec]:
+    return [scoring.CriterionSpec(c.code, c.weight, c.max_score) for c in panel.rubric.criteria.all()]
+
+
+def _own_sheet(sheet_id: int, actor) -> ScoreSheet:
+    try:
+        sheet = selectors.sheet_for_update(sheet_id=sheet_id)
+    except ScoreSheet.DoesNotExist as exc:
+        raise NotFound() from exc
+    if actor is not None and sheet.member.user_id != actor.pk:
+        raise NotFound()  # someone else's sheet does not exist for this reviewer
+    return sheet
+
+
+@transaction.atomic
+def sheet_save_draft(*, sheet_id: int, actor, scores: dict | None = None, comment: str | None = None) -> ScoreSheet:
+    """Keep the reviewer's scores as a draft (not_started -> draft the first time; later saves stay draft)."""
+    sheet = _own_sheet(sheet_id, actor)
+    merged = {**sheet.scores, **(scores or {})}
+    cleaned = _clean_scores(sheet.panel, merged, complete=False)
+    if sheet.status == ScoreSheet.Status.DRAFT and not actor.has_perm("reviews.score_sheet", sheet):
+        raise PermissionDenied()
+    sheet.scores = {k: str(v) for k, v in cleaned.items()}
+    if comment is not None:
+        sheet.comment = comment
+    complete = len(cleaned) == len(_specs(sheet.panel))
+    sheet.total = scoring.weighted_total(cleaned, _specs(sheet.panel)) if complete else None
+    if sheet.status == ScoreSheet.Status.DRAFT:
+        # Autosave: a draft staying a draft is no state change, so no log row per keystroke.
+        sheet.save(update_fields=["scores", "comment", "total", "updated_at"])
+    else:
+        apply_transition(sheet, "save_draft", actor=actor, update_fields=["scores", "comment", "total", "updated_at"])
+    return sheet
+
+
+@transaction.atomic
+def sheet_submit(*, sheet_id: int, actor, scores: dict | None = None, comment: str | None = None) -> ScoreSheet:
+    """draft|not_started -> submitted, every criterion scored; afterwards only the chair's reopen changes it."""
+    sheet = _own_sheet(sheet_id, actor)
+    merged = {**sheet.scores, **(scores or {})}
+    cleaned = _clean_scores(sheet.panel, merged, complete=True)
+    sheet.scores = {k: str(v) for k, v in cleaned.items()}
+    if comment is not None:
+        sheet.comment = comment
+    sheet.total = scoring.weighted_total(cleaned, _specs(sheet.panel))
+    apply_transition(
+        sheet,
+        "submit",
+        actor=actor,
+        kwargs={"at": timezone.now()},
+        update_fields=["scores", "comment", "total", "submitted_at", "updated_at"],
+    )
+    return sheet
+
+
+@transaction.atomic
+def sheet_declare_conflict(*, sheet_id: int, actor, reason: str) -> ScoreSheet:
+    """The reviewer steps aside from an item (not_started|draft -> recused), with the reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明迴避理由。")]})
+    sheet = _own_sheet(sheet_id, actor)
+    apply_transition(
+        sheet,
+        "declare_conflict",
+        actor=actor,
+        reason=reason,
+        kwargs={"reason": reason},
+        update_fields=["recusal_reason", "scores", "total", "updated_at"],
+    )
+    return sheet
+
+
+def _chair_sheet(panel_id: int, sheet_id: int) -> ScoreSheet:
+    try:
+        sheet = selectors.sheet_for_update(sheet_id=sheet_id)
+    except ScoreSheet.DoesNotExist as exc:
+        raise NotFound() from exc
+    if sheet.panel_id != panel_id:
+        raise NotFound()
+    return sheet
+
+
+@transaction.atomic
+def sheet_reopen(*, panel_id: int, sheet_id: int, actor, reason: str) -> ScoreSheet:
+    """The chair gives a submitted sheet back (submitted -> draft), logged with the reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明退回理由。")]})
+    sheet = _chair_sheet(panel_id, sheet_id)
+    if sheet.panel.status == Panel.Status.FINALISED:
+        raise TransitionNotAllowed(_("結果已確定，不能再退回評分。"))
+    apply_transition(sheet, "reopen", actor=actor, reason=reason, update_fields=["submitted_at", "updated_at"])
+    if sheet.panel.status == Panel.Status.CLOSED:
+        apply_transition(sheet.panel, "reopen_scoring", actor=None, reason=reason)
+    return sheet
+
+
+@transaction.atomic
+def sheet_reinstate(*, panel_id: int, sheet_id: int, actor, reason: str) -> ScoreSheet:
+    """The chair lifts a recusal (recused -> not_started)."""
+    sheet = _chair_sheet(panel_id, sheet_id)
+    apply_transition(sheet, "reinstate", actor=actor, reason=reason, update_fields=["recusal_reason", "updated_at"])
+    return sheet
+
+
+@transaction.atomic
+def sheet_reassign(*, panel_id: int, sheet_id: int, actor, to_member_id: int, reason: str) -> ScoreSheet:
+    """The chair gives a recused member's item to another member (typically a reserve): a new sheet."""
+    sheet = _chair_sheet(panel_id, sheet_id)
+    if not any(m.user_id == getattr(actor, "pk", None) and m.is_chair for m in sheet.panel.members.all()):
+        raise PermissionDenied()
+    if sheet.status != ScoreSheet.Status.RECUSED:
+        raise TransitionNotAllowed(_("只有迴避的評分可以改派。"), code="transition_not_allowed")
+    try:
+        member = PanelMember.objects.select_related("user").get(pk=to_member_id, panel_id=panel_id)
+    except PanelMember.DoesNotExist as exc:
+        raise ValidationError({"member": [_("此委員不在本審查會。")]}) from exc
+    if member.user.agency_id is not None and member.user.agency_id == sheet.item.agency_id:
+        raise ValidationError({"member": [_("此委員與受審項目同機關，須迴避。")]})
+    if ScoreSheet.objects.filter(item=sheet.item, member=member).exists():
+        raise Conflict(_("此委員已有該項目的評分表單。"), code="duplicate_sheet")
+    new_sheet = ScoreSheet(panel_id=panel_id, item=sheet.item, member=member)
+    new_sheet.full_clean()
+    new_sheet.save()
+    from workflow_site.models import TransitionLog
+
+    TransitionLog.objects.create(
+        content_type=ContentType.objects.get_for_model(ScoreSheet),
+        object_id=new_sheet.pk,
+        transition="reassign",
+        source="",
+        target=new_sheet.status,
+        actor=actor,
+        reason=reason or _("由 %(member)s 改派") % {"member": sheet.member},
+    )
+    return new_sheet
+
+
+@transaction.atomic
+def panel_close(*, panel_id: int, actor) -> Panel:
+    """scoring -> closed: scoring ends and the panel's scores become visible to its members."""
+    panel = Panel.objects.get(pk=panel_id)
+    apply_transition(panel, "close", actor=actor)
+    return panel
+
+
+@transaction.atomic
+def tie_resolve(*, panel_id: int, actor, item_ids: list[int], reason: str) -> TieResolution:
+    """The chair orders items tied across a quota boundary (best first); logged and needed to finalise."""
+    panel = Panel.objects.prefetch_related("members").get(pk=panel_id)
+    if not any(m.user_id == getattr(actor, "pk", None) and m.is_chair for m in panel.members.all()):
+        raise PermissionDenied()
+    if panel.status == Panel.Status.FINALISED:
+        raise TransitionNotAllowed(_("結果已確定。"))
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明排序理由。")]})
+    outcome = selectors.panel_outcome(panel)
+    tie = next((t for t in outcome.ties if set(t.item_ids) == set(item_ids)), None)
+    if tie is None or len(item_ids) != len(set(item_ids)):
+        raise ValidationError({"item_ids": [_("這些項目不是一組待決的同分並列。")]})
+    resolution = TieResolution(panel=panel, item_ids=list(item_ids), reason=reason, resolved_by=actor)
+    resolution.full_clean()
+    resolution.save()
+    return resolution
+
+
+@transaction.atomic
+def panel_finalise(*, panel_id: int, actor) -> Panel:
+    """closed -> finalised: ranks and grades saved and locked. 409 `unresolved_ties` lists what the chair must
+    order first."""
+    panel = Panel.objects.select_for_update().get(pk=panel_id)
+    evaluation = selectors.panel_evaluation(panel)
+    outcome, items = evaluation.outcome, evaluation.items
+    if outcome.ties:
+        raise Conflict(
+            _("尚有跨越名額界線的同分並列，須由召集人排序後才能確定結果。"),
+            code="unresolved_ties",
+            extra={"ties": [{"grade": t.grade, "seats": t.seats, "items": t.item_ids} for t in outcome.ties]},
+        )
+    apply_transition(panel, "finalise", actor=actor)
+    member_letters = selectors.member_letters(panel)
+    ItemResult.objects.filter(panel=panel).delete()
+    ItemResult.objects.bulk_create(
+        [
+            ItemResult(
+                panel=panel,
+                item_id=r.item_id,
+                score=r.score,
+                rank=r.rank,
+                grade=r.grade,
+                sheet_count=items[r.item_id].sheet_count,
+                reviewer_totals=[
+                    [member_letters[m], str(t)] for m, t in sorted(items[r.item_id].totals_by_member.items())
+                ],
+            )
+            for r in outcome.ranked
+        ],
+        batch_size=5000,
+    )
+    return panel
