@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ProposalsConfig(AppConfig):
     name = "proposals"
     verbose_name = _("市政創新提案")
+
+    def ready(self) -> None:
+        from notifications import registry
+
+        from .deadlines import SOURCES
+
+        for source in SOURCES:
+            registry.register(source)

@@ -114,3 +114,74 @@ def available_transitions(obj: models.Model, actor) -> list[str]:
         except PermissionDenied:
             continue
     return sorted(names)
+
+
+def apply_bulk_transition(
+    queryset: models.QuerySet,
+    name: str,
+    *,
+    actor,
+    reason: str = "",
+    field_values: dict[int, dict[str, Any]] | None = None,
+    on_commit: Iterable[Callable[[], Any]] = (),
+) -> int:
+    """Run transition `name` on every object of `queryset` at once: for a round of thousands of items.
+
+    Set-based twin of `apply_transition`: the transition declared on the model decides which source states
+    are allowed and the target; rows are locked, updated by one guarded UPDATE per target state (plus
+    `bulk_update` of `field_values`, per object), and logged with one TransitionLog row each. The
+    transition's permission is checked once for the actor (it must not depend on the object). The method
+    body is not run per object: put what it would set into `field_values`. Refuses (409) if any object is
+    in a state the transition does not leave from.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("apply_bulk_transition must run inside transaction.atomic()")
+    model = queryset.model
+    meta = getattr(getattr(model, name, None), "_django_fsm", None)
+    if meta is None:
+        raise TypeError(f"{model.__name__}.{name} is not a django-fsm transition")
+    field = meta.field
+    rows = list(queryset.select_for_update().order_by("pk").values_list("pk", field.attname))
+    targets: dict[str, list[int]] = {}
+    stuck = []
+    for pk, state in rows:
+        transition = meta.get_transition(state)
+        if transition is None:
+            stuck.append(pk)
+            continue
+        if actor is not None and transition.permission and not actor.has_perm(transition.permission):
+            raise PermissionDenied()
+        targets.setdefault(transition.target, []).append(pk)
+    if stuck:
+        raise TransitionNotAllowed(code="transition_not_allowed", extra={"transition": name, "objects": stuck[:50]})
+    sources = dict(rows)
+    for target, pks in targets.items():
+        model._default_manager.filter(pk__in=pks).update(**{field.attname: target})
+    if field_values:
+        names = sorted({key for values in field_values.values() for key in values})
+        objs = []
+        for pk, values in field_values.items():
+            obj = model(pk=pk)
+            obj.__dict__.update(values)
+            objs.append(obj)
+        model._default_manager.bulk_update(objs, names, batch_size=2000)
+    content_type = ContentType.objects.get_for_model(model)
+    TransitionLog.objects.bulk_create(
+        [
+            TransitionLog(
+                content_type=content_type,
+                object_id=pk,
+                transition=name,
+                source=sources[pk],
+                target=target,
+                actor=actor,
+                reason=reason,
+            )
+            for target, pks in targets.items()
+            for pk in pks
+        ],
+        batch_size=5000,
+    )
+    for hook in on_commit:
+        transaction.on_commit(hook)
+    return len(rows)

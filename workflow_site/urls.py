@@ -7,6 +7,8 @@ from viewflow.contrib.auth import AuthViewset
 
 from accounts import api as accounts_api
 from notifications import api as notifications_api
+from proposals import api as proposals_api
+from reviews import api as reviews_api
 
 from .ui import site
 
@@ -14,7 +16,12 @@ router = DefaultRouter()
 router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
 router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("delegations", accounts_api.DelegationViewSet, basename="delegation")
+router.register("proposal-rounds", proposals_api.ProposalRoundViewSet, basename="proposal-round")
+router.register("proposals", proposals_api.ProposalViewSet, basename="proposal")
+router.register("adoptions", proposals_api.AdoptionViewSet, basename="adoption")
 router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
+router.register("score-sheets", reviews_api.ScoreSheetViewSet, basename="score-sheet")
+router.register("panels", reviews_api.PanelViewSet, basename="panel")
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),

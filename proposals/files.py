@@ -1,0 +1,40 @@
+"""Attachment checks: the format is recognised from the bytes, never from the file name."""
+
+from __future__ import annotations
+
+import zipfile
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+MAX_BYTES = 20 * 1024 * 1024
+ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+
+
+def sniff_kind(upload) -> str:
+    """'pdf', 'docx' or 'odt' from the content; ValidationError (Traditional Chinese) for anything else."""
+    if upload.size > MAX_BYTES:
+        raise ValidationError(
+            _("檔案大小 %(size).1f MB，超過上限 20 MB。") % {"size": upload.size / 1024 / 1024}, code="too_large"
+        )
+    if upload.size == 0:
+        raise ValidationError(_("檔案是空的。"), code="empty")
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(upload) as archive:
+                names = set(archive.namelist())
+                # ODF requires `mimetype` as the first, uncompressed entry naming the document type.
+                if "mimetype" in names and archive.read("mimetype").strip() == ODT_MIMETYPE:
+                    return "odt"
+                if "[Content_Types].xml" in names and "word/document.xml" in names:
+                    return "docx"
+        except zipfile.BadZipFile:
+            pass
+        finally:
+            upload.seek(0)
+    raise ValidationError(_("只接受 PDF、DOCX 或 ODT 格式的檔案（依檔案內容判斷）。"), code="bad_type")

@@ -1,0 +1,151 @@
+"""Reads of the proposal process: who sees what is decided here, once."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role, user_roles
+from accounts.selectors import acting_principals
+from reviews.models import ScoreSheet
+from workflow_site.errors import NotFound
+
+from .models import Adoption, Proposal, ProposalRound
+
+RDEC_ROLES = {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN}
+# What stays inside the agency until its head signs off (and what it withdrew before that).
+AGENCY_PRIVATE = (Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL, Proposal.Status.WITHDRAWN)
+
+
+def _agency_ids(user) -> set[int]:
+    """The user's agency, and those of the people they currently stand in for."""
+    ids = {user.agency_id} if user.agency_id else set()
+    ids |= {p.agency_id for p in acting_principals(user) if p.agency_id}
+    return ids
+
+
+def _is_agency_user(user) -> bool:
+    return bool({Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(user)) or any(
+        {Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(p) for p in acting_principals(user)
+    )
+
+
+def proposal_visibility(user) -> Q:
+    """Agencies: their own proposals, drafts included. RDEC: what agencies have sent. Reviewers: what they
+    score (not recused). Nobody else: nothing."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    visible = Q(pk__in=[])
+    roles = user_roles(user)
+    if RDEC_ROLES & roles:
+        visible |= ~Q(status__in=AGENCY_PRIVATE)
+    if _is_agency_user(user):
+        visible |= Q(agency_id__in=_agency_ids(user))
+    if Role.REVIEWER in roles:
+        assigned = ScoreSheet.objects.filter(
+            member__user=user,
+            item__subject_type=ContentType.objects.get_for_model(Proposal),
+            item__subject_id=OuterRef("pk"),
+        ).exclude(status=ScoreSheet.Status.RECUSED)
+        visible |= Q(Exists(assigned))
+    return visible
+
+
+def proposal_list(*, viewer) -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.filter(proposal_visibility(viewer))
+        .select_related("agency", "round")
+        .order_by("round_id", "pk")
+    )
+
+
+def proposal_for_update(*, proposal_id: int, viewer) -> Proposal:
+    # Locks the proposal row: an approval and a withdrawal arriving together are applied one after the other.
+    qs = Proposal.objects.select_for_update(of=("self",)).select_related("round", "agency")
+    if viewer is not None:
+        qs = qs.filter(proposal_visibility(viewer))
+    try:
+        return qs.get(pk=proposal_id)
+    except Proposal.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+def adoption_visibility(user) -> Q:
+    if RDEC_ROLES & user_roles(user):
+        return Q()
+    if _is_agency_user(user):
+        return Q(agency_id__in=_agency_ids(user))
+    return Q(pk__in=[])
+
+
+def adoption_list(*, viewer) -> QuerySet[Adoption]:
+    return (
+        Adoption.objects.filter(adoption_visibility(viewer))
+        .select_related("proposal", "agency")
+        .order_by("due_date", "pk")
+    )
+
+
+def adoption_for_update(*, adoption_id: int, viewer) -> Adoption:
+    qs = Adoption.objects.select_for_update(of=("self",)).select_related("proposal")
+    if viewer is not None:
+        qs = qs.filter(adoption_visibility(viewer))
+    try:
+        return qs.get(pk=adoption_id)
+    except Adoption.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+def round_list() -> QuerySet[ProposalRound]:
+    return ProposalRound.objects.select_related("panel").prefetch_related("panel__rubric__criteria").order_by("-year")
+
+
+def round_results(*, round_: ProposalRound) -> QuerySet[Proposal]:
+    """Finalised ranking: proposals with a rank, best first."""
+    return round_.proposals.filter(rank__isnull=False).select_related("agency").order_by("rank", "pk")
+
+
+def published_winners(*, query: str = "", year: int | None = None) -> QuerySet[Proposal]:
+    """What the public may read: graded proposals of published rounds, by grade and rank."""
+    qs = (
+        Proposal.objects.filter(
+            round__status__in=[ProposalRound.Status.PUBLISHED, ProposalRound.Status.CLOSED],
+            round__published_at__isnull=False,
+        )
+        .exclude(grade="")
+        .select_related("agency", "round")
+        .prefetch_related("attachments")
+        .order_by("-round__year", "rank", "pk")
+    )
+    if year:
+        qs = qs.filter(round__year=year)
+    for word in query.split():
+        qs = qs.filter(
+            Q(title__icontains=word)
+            | Q(summary__icontains=word)
+            | Q(problem__icontains=word)
+            | Q(approach__icontains=word)
+            | Q(benefits__icontains=word)
+            | Q(agency__name__icontains=word)
+        )
+    return qs
+
+
+def published_rounds() -> QuerySet[ProposalRound]:
+    return ProposalRound.objects.filter(
+        status__in=[ProposalRound.Status.PUBLISHED, ProposalRound.Status.CLOSED], published_at__isnull=False
+    ).order_by("-year")
+
+
+def round_preview(*, round_: ProposalRound, viewer):
+    """The what-if ranking and grades before finalising: RDEC staff, once scoring has closed."""
+    from reviews.models import Panel
+    from reviews.selectors import panel_evaluation
+    from workflow_site.errors import PermissionDenied, TransitionNotAllowed
+
+    if not viewer.has_perm("proposals.finalise_round"):
+        raise PermissionDenied()
+    if round_.panel.status not in (Panel.Status.CLOSED, Panel.Status.FINALISED):
+        raise TransitionNotAllowed(_("評分尚未結束，不能預覽結果。"), code="panel_not_closed")
+    return panel_evaluation(round_.panel)

@@ -1,0 +1,367 @@
+"""Every write of the innovation-proposal process. State changes go through workflow_site.transitions."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Agency
+from accounts.roles import Role, user_roles
+from reviews import services as review_services
+from reviews.models import Panel, PanelMember
+from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.roc_calendar.calendar import add_working_days, today
+from workflow_site.transitions import apply_bulk_transition, apply_transition
+
+from . import selectors
+from .files import sniff_kind
+from .models import GRADE_ORDER, Adoption, Attachment, Grade, Proposal, ProposalRound
+
+DRAFT_FIELDS = ("title", "summary", "problem", "approach", "benefits", "contact_name", "contact_phone", "contact_email")
+
+
+def _require(actor, perm: str, obj=None) -> None:
+    if actor is not None and not actor.has_perm(perm, obj):
+        raise PermissionDenied()
+
+
+def _bands(grade_quotas: list[dict]) -> list[dict]:
+    labels = dict(Grade.choices)
+    known = {g["grade"] for g in grade_quotas}
+    unknown = known - set(labels)
+    if unknown:
+        raise ValidationError({"grade_quotas": [_("未知的等第：%(g)s") % {"g": "、".join(sorted(unknown))}]})
+    order = {g: i for i, g in enumerate(GRADE_ORDER)}
+    return [
+        {
+            "grade": q["grade"],
+            "label": str(labels[q["grade"]]),
+            "quota_count": int(q["count"]),
+            "min_score": Decimal(str(q["min_score"])) if q.get("min_score") is not None else None,
+        }
+        for q in sorted(grade_quotas, key=lambda q: order[q["grade"]])
+    ]
+
+
+@transaction.atomic
+def round_create(
+    *,
+    actor,
+    year: int,
+    title: str,
+    submission_deadline: datetime.date,
+    scoring_deadline: datetime.date,
+    rubric: list[dict],
+    response_days: int = 20,
+    aggregation: str = "mean",
+    grade_quotas: list[dict] | None = None,
+    forward_grades: list[str] | None = None,
+    min_members: int = 7,
+    min_external: int = 5,
+    hide_agency: bool = False,
+) -> ProposalRound:
+    """A year's round in planning, with its rubric, its panel and grade bands from the quotas."""
+    _require(actor, "proposals.run_round")
+    if scoring_deadline < submission_deadline:
+        raise ValidationError({"scoring_deadline": [_("評分截止日不得早於提案截止日。")]})
+    round_ = ProposalRound(
+        year=year,
+        title=title,
+        submission_deadline=submission_deadline,
+        scoring_deadline=scoring_deadline,
+        response_days=response_days,
+    )
+    if grade_quotas is not None:
+        round_.grade_quotas = grade_quotas
+    if forward_grades is not None:
+        round_.forward_grades = forward_grades
+    bands = _bands(round_.grade_quotas)
+    if not set(round_.forward_grades) <= set(Grade.values):
+        raise ValidationError({"forward_grades": [_("未知的等第。")]})
+    round_.full_clean()
+    round_.save()
+    rubric_obj = review_services.rubric_create(actor=actor, name=f"{title}評分表", criteria=rubric)
+    panel = review_services.panel_create(
+        actor=actor,
+        round_obj=round_,
+        title=f"{title}審查會",
+        rubric=rubric_obj,
+        aggregation=aggregation,
+        min_members=min_members,
+        min_external=min_external,
+        hide_agency=hide_agency,
+        scoring_deadline=scoring_deadline,
+        bands=bands,
+    )
+    round_.panel = panel
+    round_.save(update_fields=["panel"])
+    return round_
+
+
+def _round(round_id: int, *, lock: bool = True) -> ProposalRound:
+    qs = ProposalRound.objects.select_related("panel")
+    if lock:
+        # Serialises round-level actions (finalising while a proposal is being screened, say).
+        qs = qs.select_for_update(of=("self",))
+    try:
+        return qs.get(pk=round_id)
+    except ProposalRound.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+@transaction.atomic
+def round_open(*, round_id: int, actor) -> ProposalRound:
+    """planning -> open: agencies may submit."""
+    round_ = _round(round_id)
+    apply_transition(round_, "open", actor=actor)
+    return round_
+
+
+@transaction.atomic
+def round_close_submissions(*, round_id: int, actor) -> ProposalRound:
+    """open -> screening: drafts left unsent stay drafts; RDEC screens what was submitted."""
+    round_ = _round(round_id)
+    apply_transition(round_, "close_submissions", actor=actor)
+    return round_
+
+
+@transaction.atomic
+def round_panel_member_add(*, round_id: int, actor, user, kind: str, chair: bool = False) -> PanelMember:
+    """Put a reviewer on the round's panel."""
+    round_ = _round(round_id)
+    return review_services.panel_member_add(panel_id=round_.panel_id, actor=actor, user=user, kind=kind, is_chair=chair)
+
+
+@transaction.atomic
+def round_start_scoring(*, round_id: int, actor) -> ProposalRound:
+    """screening -> scoring: the proposals that passed screening become the panel's items and the sheets are
+    created. 409 while proposals await screening or the panel's composition rule is unmet."""
+    round_ = _round(round_id)
+    _require(actor, "proposals.run_round")
+    waiting = round_.proposals.filter(status=Proposal.Status.SUBMITTED).count()
+    if waiting and round_.status == ProposalRound.Status.SCREENING:
+        raise TransitionNotAllowed(_("尚有 %(n)d 件提案未完成書面初審。") % {"n": waiting}, code="unscreened_proposals")
+    in_review = list(round_.proposals.filter(status=Proposal.Status.IN_REVIEW).only("pk", "title", "agency_id"))
+    if round_.status == ProposalRound.Status.SCREENING:
+        review_services.review_items_sync(panel=round_.panel, subjects=[(p, p.title, p.agency_id) for p in in_review])
+    review_services.panel_start_scoring(panel_id=round_.panel_id, actor=actor)
+    apply_transition(round_, "start_scoring", actor=actor)
+    return round_
+
+
+@transaction.atomic
+def round_close_scoring(*, round_id: int, actor) -> ProposalRound:
+    """scoring -> grading: the panel closes; the what-if preview is now available."""
+    round_ = _round(round_id)
+    if round_.panel.status == Panel.Status.SCORING:
+        review_services.panel_close(panel_id=round_.panel_id, actor=actor)
+    apply_transition(round_, "close_scoring", actor=actor)
+    return round_
+
+
+@transaction.atomic
+def round_finalise(*, round_id: int, actor) -> ProposalRound:
+    """Fix the grades: the panel's results are locked and every proposal in review becomes graded (a grade, or
+    none). From scoring, scoring is closed first. 409 `unresolved_ties` while the chair must order ties."""
+    round_ = _round(round_id)
+    _require(actor, "proposals.finalise_round")
+    if round_.status == ProposalRound.Status.SCORING:
+        round_close_scoring(round_id=round_id, actor=actor)
+        round_.refresh_from_db()
+    review_services.panel_finalise(panel_id=round_.panel_id, actor=actor)
+    results = {
+        r.item.subject_id: r
+        for r in round_.panel.results.select_related("item").only("item__subject_id", "rank", "score", "grade")
+    }
+    apply_bulk_transition(
+        round_.proposals.filter(status=Proposal.Status.IN_REVIEW),
+        "set_grade",
+        actor=actor,
+        reason=_("評定結果確定"),
+        field_values={pk: {"grade": r.grade, "rank": r.rank, "score": r.score} for pk, r in results.items()},
+    )
+    apply_transition(round_, "finalise", actor=actor, kwargs={"at": timezone.now()}, update_fields=["finalised_at"])
+    return round_
+
+
+@transaction.atomic
+def round_publish(*, round_id: int, actor) -> ProposalRound:
+    """grading -> published (after finalising): the public page shows the winners."""
+    round_ = _round(round_id)
+    if round_.finalised_at is None and round_.status == ProposalRound.Status.GRADING:
+        raise TransitionNotAllowed(_("結果尚未確定，不能公布。"), code="not_finalised")
+    apply_transition(round_, "publish", actor=actor, kwargs={"at": timezone.now()}, update_fields=["published_at"])
+    return round_
+
+
+@transaction.atomic
+def round_close(*, round_id: int, actor) -> ProposalRound:
+    """published -> closed."""
+    round_ = _round(round_id)
+    apply_transition(round_, "close", actor=actor)
+    return round_
+
+
+def _acting_agency_id(actor) -> int | None:
+    return getattr(actor, "agency_id", None)
+
+
+@transaction.atomic
+def proposal_create(*, actor, round_id: int, title: str, summary: str, **fields) -> Proposal:
+    """A clerk drafts a proposal for their agency while the round is open."""
+    round_ = _round(round_id, lock=False)
+    if round_.status != ProposalRound.Status.OPEN:
+        raise TransitionNotAllowed(_("本年度目前不受理提案。"), code="round_not_open")
+    if Role.AGENCY_CLERK not in user_roles(actor) or actor.agency_id is None:
+        raise PermissionDenied(_("只有機關承辦人可以建立提案。"))
+    unknown = set(fields) - set(DRAFT_FIELDS)
+    if unknown:
+        raise TypeError(f"proposal_create does not take {sorted(unknown)}")
+    proposal = Proposal(
+        round=round_, agency_id=actor.agency_id, title=title, summary=summary, created_by=actor, **fields
+    )
+    proposal.full_clean()
+    proposal.save()
+    return proposal
+
+
+@transaction.atomic
+def proposal_update(*, actor, proposal_id: int, **fields) -> Proposal:
+    """The clerk edits a draft."""
+    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
+    _require(actor, "proposals.draft_proposal", proposal)
+    if proposal.status != Proposal.Status.DRAFT:
+        raise TransitionNotAllowed(_("只有草稿可以修改。"), code="not_draft")
+    unknown = set(fields) - set(DRAFT_FIELDS)
+    if unknown:
+        raise ValidationError({key: [_("此欄位不可修改。")] for key in unknown})
+    for key, value in fields.items():
+        setattr(proposal, key, value)
+    proposal.full_clean()
+    proposal.save(update_fields=[*fields, "updated_at"])
+    return proposal
+
+
+def _transition(proposal_id: int, name: str, *, actor, reason: str = "", kwargs=None, update_fields=()) -> Proposal:
+    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
+    apply_transition(proposal, name, actor=actor, reason=reason, kwargs=kwargs, update_fields=update_fields)
+    return proposal
+
+
+@transaction.atomic
+def proposal_submit(*, proposal_id: int, actor) -> Proposal:
+    """draft -> pending_approval: to the agency's head for sign-off (while the round is open)."""
+    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
+    if proposal.round.status != ProposalRound.Status.OPEN:
+        raise TransitionNotAllowed(_("本年度已截止收件。"), code="round_not_open")
+    apply_transition(proposal, "submit", actor=actor)
+    return proposal
+
+
+@transaction.atomic
+def proposal_approve(*, proposal_id: int, actor) -> Proposal:
+    """pending_approval -> submitted: the head signs off and the proposal reaches RDEC."""
+    return _transition(proposal_id, "approve", actor=actor)
+
+
+@transaction.atomic
+def proposal_return(*, proposal_id: int, actor, reason: str) -> Proposal:
+    """pending_approval -> draft, with the head's reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明退回理由。")]})
+    return _transition(proposal_id, "return_to_draft", actor=actor, reason=reason)
+
+
+@transaction.atomic
+def proposal_withdraw(*, proposal_id: int, actor, reason: str = "") -> Proposal:
+    """draft | pending_approval -> withdrawn."""
+    return _transition(proposal_id, "withdraw", actor=actor, reason=reason)
+
+
+@transaction.atomic
+def proposal_screen(*, proposal_id: int, actor, passed: bool, reason: str = "") -> Proposal:
+    """RDEC's written screening: submitted -> in_review, or -> screened_out with the reason."""
+    if not passed and not reason.strip():
+        raise ValidationError({"reason": [_("初審未通過須說明理由。")]})
+    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
+    if proposal.round.status != ProposalRound.Status.SCREENING:
+        raise TransitionNotAllowed(_("本年度目前不在書面初審階段。"), code="round_not_screening")
+    name = "pass_screening" if passed else "fail_screening"
+    apply_transition(
+        proposal, name, actor=actor, reason=reason, kwargs={"reason": reason}, update_fields=["screening_reason"]
+    )
+    return proposal
+
+
+@transaction.atomic
+def proposal_forward(*, proposal_id: int, actor, agency_ids: list[int]) -> list[Adoption]:
+    """graded -> forwarded: each chosen agency must answer whether it adopts, within the round's working days."""
+    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
+    if proposal.grade not in proposal.round.forward_grades:
+        raise TransitionNotAllowed(_("此提案的等第不在轉請參採範圍內。"), code="grade_not_forwarded")
+    agencies = list(Agency.objects.filter(pk__in=set(agency_ids), active=True))
+    if not agency_ids or len(agencies) != len(set(agency_ids)):
+        raise ValidationError({"agencies": [_("請選擇有效的受文機關。")]})
+    apply_transition(proposal, "forward", actor=actor)
+    due = add_working_days(today(), proposal.round.response_days)
+    adoptions = [Adoption(proposal=proposal, agency=agency, due_date=due) for agency in agencies]
+    for adoption in adoptions:
+        adoption.full_clean()
+    Adoption.objects.bulk_create(adoptions)
+    return adoptions
+
+
+@transaction.atomic
+def adoption_respond(*, adoption_id: int, actor, response: str, reason: str) -> Adoption:
+    """pending -> answered (adopt / partial / decline, with the reason); the last answer closes the proposal."""
+    if response not in Adoption.Response.values:
+        raise ValidationError({"response": [_("回復須為 adopt、partial 或 decline。")]})
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明理由。")]})
+    adoption = selectors.adoption_for_update(adoption_id=adoption_id, viewer=actor)
+    apply_transition(
+        adoption,
+        "respond",
+        actor=actor,
+        reason=reason,
+        kwargs={"response": response, "reason": reason, "by": actor, "at": timezone.now()},
+        update_fields=["response", "reason", "answered_by", "answered_at"],
+    )
+    # Locks the proposal so two agencies answering at once cannot both miss closing it.
+    proposal = Proposal.objects.select_for_update().get(pk=adoption.proposal_id)
+    if not proposal.adoptions.filter(status=Adoption.Status.PENDING).exists():
+        apply_transition(proposal, "close", actor=None, reason=_("受文機關均已回復"))
+    return adoption
+
+
+@transaction.atomic
+def attachment_add(*, proposal_id: int, actor, upload, is_award_report: bool = False) -> Attachment:
+    """Attach a PDF, DOCX or ODT (by content) of at most 20 MB to a draft (or, for RDEC, an award report)."""
+    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
+    if is_award_report:
+        _require(actor, "proposals.run_round")
+    else:
+        _require(actor, "proposals.draft_proposal", proposal)
+        if proposal.status != Proposal.Status.DRAFT:
+            raise TransitionNotAllowed(_("只有草稿可以加附件。"), code="not_draft")
+    try:
+        kind = sniff_kind(upload)
+    except ValidationError as exc:
+        raise ValidationError({"file": exc.messages}) from exc
+    attachment = Attachment(
+        proposal=proposal,
+        file=upload,
+        name=getattr(upload, "name", "attachment")[:255],
+        kind=kind,
+        size=upload.size,
+        is_award_report=is_award_report,
+        uploaded_by=actor,
+    )
+    attachment.full_clean()
+    attachment.save()
+    return attachment
