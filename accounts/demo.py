@@ -72,3 +72,10 @@ def seed_accounts() -> list[tuple[str, str, str]]:
                 user.save(update_fields=["is_staff", "is_superuser"])
         logins.append((username, display, ", ".join(roles)))
     return logins
+
+
+def seed() -> list[str]:
+    """Seeder for `seed_demo`: the accounts, and the logins to print."""
+    lines = [f"示範帳號（密碼皆為 {DEMO_PASSWORD}）/ demo logins (password {DEMO_PASSWORD}):"]
+    lines += [f"  {username:<16} {display}  [{roles}]" for username, display, roles in seed_accounts()]
+    return lines

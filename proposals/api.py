@@ -11,7 +11,7 @@ from accounts.models import Agency
 from reviews.models import Aggregation, PanelMember
 from workflow_site.roc_calendar.serializers import ROCDateField
 
-from . import selectors, services
+from . import exports, selectors, services
 from .models import Adoption, Attachment, Grade, Proposal, ProposalRound
 
 
@@ -86,7 +86,7 @@ class ResultSerializer(serializers.Serializer):
     grade = serializers.CharField(allow_blank=True)
 
 
-class PanelMemberSerializer(serializers.Serializer):
+class RoundPanelMemberSerializer(serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True))
     kind = serializers.ChoiceField(choices=PanelMember.Kind.choices)
     chair = serializers.BooleanField(default=False)
@@ -153,11 +153,11 @@ class ProposalRoundViewSet(
         """published -> closed."""
         return self._run(services.round_close, pk)
 
-    @extend_schema(request=PanelMemberSerializer, responses=PanelMemberSerializer)
+    @extend_schema(request=RoundPanelMemberSerializer, responses=RoundPanelMemberSerializer)
     @action(detail=True, methods=["post"], url_path="panel-members")
     def panel_members(self, request, pk=None):
         """Put a reviewer on the round's panel."""
-        payload = PanelMemberSerializer(data=request.data)
+        payload = RoundPanelMemberSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         member = services.round_panel_member_add(
             round_id=self.get_object().pk, actor=request.user, **payload.validated_data
@@ -220,6 +220,33 @@ class ProposalRoundViewSet(
         ]
         return Response(ResultSerializer(rows, many=True).data)
 
+    @extend_schema(
+        parameters=[
+            inline_serializer(
+                "RoundExportQuery",
+                {"format": serializers.ChoiceField(choices=sorted(exports.FORMATS), default=exports.DEFAULT_FORMAT)},
+            )
+        ],
+        responses={(200, media_type): bytes for media_type in exports.FORMATS.values()},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="export",
+        content_negotiation_class=exports.IgnoreFormatQueryNegotiation,
+    )
+    def export(self, request, pk=None):
+        """The finalised results as a spreadsheet download: `?format=ods` (default, ODF-CNS15251) or
+        `?format=xlsx`. Columns 名次, 機關, 提案名稱, 委員A..., 總分, 等第; reviewers anonymised; user text always a
+        text cell. RDEC staff only (403); 409 `results_not_available` before finalising.
+
+        `format` is DRF's URL_FORMAT_OVERRIDE (renderer choice) everywhere else; this action's content
+        negotiation ignores it, so here it names the file format and errors still answer in JSON."""
+        file = exports.round_export_file(
+            round_=self.get_object(), viewer=request.user, fmt=request.query_params.get("format")
+        )
+        return file.as_response()
+
 
 class AttachmentSerializer(serializers.ModelSerializer):
     class Meta:
@@ -266,7 +293,7 @@ class ProposalSerializer(serializers.ModelSerializer):
         return fields
 
 
-class ReasonSerializer(serializers.Serializer):
+class ProposalReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, required=False, default="")
 
 
@@ -327,11 +354,11 @@ class ProposalViewSet(
         """pending_approval -> submitted (the agency's head)."""
         return self._reply(services.proposal_approve(proposal_id=self.get_object().pk, actor=request.user))
 
-    @extend_schema(request=ReasonSerializer, responses=ProposalSerializer)
+    @extend_schema(request=ProposalReasonSerializer, responses=ProposalSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
         """pending_approval -> draft with the head's reason."""
-        payload = ReasonSerializer(data=request.data)
+        payload = ProposalReasonSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return self._reply(
             services.proposal_return(proposal_id=self.get_object().pk, actor=request.user, **payload.validated_data)
@@ -347,11 +374,11 @@ class ProposalViewSet(
             services.proposal_screen(proposal_id=self.get_object().pk, actor=request.user, **payload.validated_data)
         )
 
-    @extend_schema(request=ReasonSerializer, responses=ProposalSerializer)
+    @extend_schema(request=ProposalReasonSerializer, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         """draft | pending_approval -> withdrawn."""
-        payload = ReasonSerializer(data=request.data)
+        payload = ProposalReasonSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return self._reply(
             services.proposal_withdraw(proposal_id=self.get_object().pk, actor=request.user, **payload.validated_data)

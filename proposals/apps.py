@@ -13,3 +13,9 @@ class ProposalsConfig(AppConfig):
 
         for source in SOURCES:
             registry.register(source)
+
+        from workflow_site import demo
+
+        from .demo import seed
+
+        demo.register("proposals", seed)

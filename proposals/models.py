@@ -83,7 +83,13 @@ class ProposalRound(StatefulModel):
     def close_scoring(self) -> None:
         """Scoring ends; the what-if preview becomes available."""
 
-    @transition(field=status, source=Status.GRADING, target=Status.GRADING, permission="proposals.finalise_round")
+    @transition(
+        field=status,
+        source=Status.GRADING,
+        target=Status.GRADING,
+        permission="proposals.finalise_round",
+        conditions=[lambda r: r.finalised_at is None],
+    )
     def finalise(self, *, at) -> None:
         """Grades are fixed; the proposals are graded."""
         self.finalised_at = at

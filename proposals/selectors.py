@@ -101,6 +101,10 @@ def round_list() -> QuerySet[ProposalRound]:
     return ProposalRound.objects.select_related("panel").prefetch_related("panel__rubric__criteria").order_by("-year")
 
 
+def open_rounds() -> QuerySet[ProposalRound]:
+    return ProposalRound.objects.filter(status=ProposalRound.Status.OPEN).order_by("-year")
+
+
 def round_results(*, round_: ProposalRound) -> QuerySet[Proposal]:
     """Finalised ranking: proposals with a rank, best first."""
     return round_.proposals.filter(rank__isnull=False).select_related("agency").order_by("rank", "pk")

@@ -286,9 +286,10 @@ def proposal_withdraw(*, proposal_id: int, actor, reason: str = "") -> Proposal:
 @transaction.atomic
 def proposal_screen(*, proposal_id: int, actor, passed: bool, reason: str = "") -> Proposal:
     """RDEC's written screening: submitted -> in_review, or -> screened_out with the reason."""
+    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
+    _require(actor, "proposals.run_round")
     if not passed and not reason.strip():
         raise ValidationError({"reason": [_("初審未通過須說明理由。")]})
-    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
     if proposal.round.status != ProposalRound.Status.SCREENING:
         raise TransitionNotAllowed(_("本年度目前不在書面初審階段。"), code="round_not_screening")
     name = "pass_screening" if passed else "fail_screening"

@@ -83,8 +83,13 @@ def aggregate(
     criterion_codes: Sequence[str],
     deviation_points: Decimal,
     item_ids: Iterable[int] = (),
+    criterion_means: dict[int, tuple[Decimal, ...]] | None = None,
 ) -> dict[int, ItemScore]:
-    """Panel score per item from its submitted sheets, with the tie-break means and deviation flags."""
+    """Panel score per item from its submitted sheets, with the tie-break means and deviation flags.
+
+    `criterion_means` (per item, in rubric order) may come precomputed from SQL; otherwise they are taken
+    from the sheets' `scores`.
+    """
     by_item: dict[int, list[SheetScore]] = defaultdict(list)
     for sheet in sheets:
         by_item[sheet.item_id].append(sheet)
@@ -123,8 +128,13 @@ def aggregate(
             item_id=item_id,
             score=score,
             sheet_count=n,
-            criterion_means=tuple(
-                sum((Decimal(s.scores.get(code, 0)) for s in item_sheets), Decimal(0)) / n for code in criterion_codes
+            criterion_means=(
+                criterion_means.get(item_id, ())
+                if criterion_means is not None
+                else tuple(
+                    sum((Decimal(s.scores.get(code, 0)) for s in item_sheets), Decimal(0)) / n
+                    for code in criterion_codes
+                )
             ),
             external_mean=(sum(externals) / len(externals)) if externals else None,
             median=q2(median),
@@ -182,20 +192,27 @@ def rank_and_grade(
     Items still equal on the whole chain share a rank, unless the chair has ordered them. A group of such
     items that a quota boundary would split is reported as a BoundaryTie (provisionally split by item id).
     """
-    chair_position = {item_id: pos for order in chair_orders for pos, item_id in enumerate(order)}
+    # A chair's order applies to exactly the group it was given for: items that tie again later (after a
+    # reopen, say) with other items form a new group and are reported again.
+    chair_order = {frozenset(order): list(order) for order in chair_orders}
     scored = [i for i in items.values() if i.score is not None]
     unscored = sorted((i for i in items.values() if i.score is None), key=lambda i: i.item_id)
-
-    def full_key(i: ItemScore) -> tuple:
-        return (_key(i), -chair_position.get(i.item_id, 0))
-
-    scored.sort(key=lambda i: (full_key(i), -i.item_id), reverse=True)
+    scored.sort(key=lambda i: (_key(i), -i.item_id), reverse=True)
     groups: list[list[ItemScore]] = []
     for item in scored:
-        if groups and full_key(groups[-1][0]) == full_key(item):
+        if groups and _key(groups[-1][0]) == _key(item):
             groups[-1].append(item)
         else:
             groups.append([item])
+    resolved: list[list[ItemScore]] = []
+    for group in groups:
+        order = chair_order.get(frozenset(i.item_id for i in group)) if len(group) > 1 else None
+        if order:
+            by_id = {i.item_id: i for i in group}
+            resolved += [[by_id[item_id]] for item_id in order]
+        else:
+            resolved.append(group)
+    groups = resolved
 
     n = len(scored)
     seats = [

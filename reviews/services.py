@@ -186,6 +186,7 @@ def panel_start_scoring(*, panel_id: int, actor) -> Panel:
 
     Refused (409 `panel_composition`) while the composition rule is unmet.
     """
+    _require(actor, "reviews.run_panel")
     panel = Panel.objects.prefetch_related("members__user").get(pk=panel_id)
     problems = panel.composition_problems()
     if problems and panel.status == Panel.Status.FORMING:
@@ -264,7 +265,11 @@ def sheet_save_draft(*, sheet_id: int, actor, scores: dict | None = None, commen
     sheet = _own_sheet(sheet_id, actor)
     merged = {**sheet.scores, **(scores or {})}
     cleaned = _clean_scores(sheet.panel, merged, complete=False)
-    if sheet.status == ScoreSheet.Status.DRAFT and not actor.has_perm("reviews.score_sheet", sheet):
+    if (
+        sheet.status == ScoreSheet.Status.DRAFT
+        and actor is not None
+        and not actor.has_perm("reviews.score_sheet", sheet)
+    ):
         raise PermissionDenied()
     sheet.scores = {k: str(v) for k, v in cleaned.items()}
     if comment is not None:
@@ -342,8 +347,10 @@ def sheet_reopen(*, panel_id: int, sheet_id: int, actor, reason: str) -> ScoreSh
 
 @transaction.atomic
 def sheet_reinstate(*, panel_id: int, sheet_id: int, actor, reason: str) -> ScoreSheet:
-    """The chair lifts a recusal (recused -> not_started)."""
+    """The chair lifts a declared recusal (recused -> not_started); an own-agency recusal stands."""
     sheet = _chair_sheet(panel_id, sheet_id)
+    if sheet.item.agency_id is not None and sheet.member.user.agency_id == sheet.item.agency_id:
+        raise TransitionNotAllowed(_("委員與受審項目同機關，必須迴避。"), code="own_agency_recusal")
     apply_transition(sheet, "reinstate", actor=actor, reason=reason, update_fields=["recusal_reason", "updated_at"])
     return sheet
 
@@ -413,7 +420,13 @@ def tie_resolve(*, panel_id: int, actor, item_ids: list[int], reason: str) -> Ti
 def panel_finalise(*, panel_id: int, actor) -> Panel:
     """closed -> finalised: ranks and grades saved and locked. 409 `unresolved_ties` lists what the chair must
     order first."""
+    _require(actor, "reviews.finalise_panel")
     panel = Panel.objects.select_for_update().get(pk=panel_id)
+    if panel.status != Panel.Status.CLOSED:
+        raise TransitionNotAllowed(
+            _("目前狀態「%(state)s」不允許此操作。") % {"state": panel.get_status_display()},
+            code="transition_not_allowed",
+        )
     evaluation = selectors.panel_evaluation(panel)
     outcome, items = evaluation.outcome, evaluation.items
     if outcome.ties:

@@ -1,13 +1,37 @@
-"""The reviewer's page: every assigned item of a panel on one page (built out by the UI work)."""
+"""The reviewer's pages: my panels, and every item assigned to me in a panel on one score page.
+
+The score page only renders; drafts, submits and recusals go through the API (`/api/v1/score-sheets/`), so
+the page and any other client share one set of rules (services) and one error format.
+"""
+
+from dataclasses import dataclass
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from . import selectors
+from .models import Criterion, Panel, ScoreSheet
+
+
+@dataclass
+class CriterionInput:
+    criterion: Criterion
+    value: str  # as saved ("" when not scored yet)
+
+
+@dataclass
+class SheetRow:
+    sheet: ScoreSheet
+    agency: str | None  # None when hidden from reviewers or unknown
+    editable: bool
+    inputs: list[CriterionInput]
 
 
 class ScorePageView(LoginRequiredMixin, TemplateView):
+    """One page with every item of the panel assigned to the signed-in reviewer: their own sheets only."""
+
     template_name = "reviews/score_page.html"
 
     def get_context_data(self, **kwargs):
@@ -15,6 +39,52 @@ class ScorePageView(LoginRequiredMixin, TemplateView):
         sheets = list(selectors.sheets_for_reviewer(user=self.request.user, panel_id=kwargs["panel_id"]))
         if not sheets:
             raise Http404
+        panel = sheets[0].panel
+        criteria = list(Criterion.objects.filter(rubric_id=panel.rubric_id).order_by("order"))
+        scoring_open = panel.status == Panel.Status.SCORING
+        open_states = (ScoreSheet.Status.NOT_STARTED, ScoreSheet.Status.DRAFT)
+        context["panel"] = panel
+        context["criteria"] = criteria
         context["sheets"] = sheets
-        context["panel"] = sheets[0].panel
+        context["rows"] = [
+            SheetRow(
+                sheet=sheet,
+                agency=None if panel.hide_agency or sheet.item.agency is None else sheet.item.agency.name,
+                editable=scoring_open and sheet.status in open_states,
+                inputs=[CriterionInput(c, str(sheet.scores.get(c.code, ""))) for c in criteria],
+            )
+            for sheet in sheets
+        ]
+        context["score_messages"] = {
+            "saved": _("已暫存"),
+            "saving": _("暫存中…"),
+            "failed": _("暫存失敗："),
+            "submitted": _("已送出"),
+            "submitFailed": _("送出失敗："),
+            "confirm": _("送出後不能再修改，確定送出？"),
+            "conflictPrompt": _("請說明迴避理由："),
+            "conflictFailed": _("申請迴避失敗："),
+            "recused": _("迴避"),
+            "incomplete": _("（尚有項目未評分）"),
+        }
+        context["counts"] = {
+            "total": len(sheets),
+            "submitted": sum(1 for s in sheets if s.status == ScoreSheet.Status.SUBMITTED),
+            "recused": sum(1 for s in sheets if s.status == ScoreSheet.Status.RECUSED),
+        }
+        return context
+
+
+class MyPanelsView(LoginRequiredMixin, TemplateView):
+    """The panels I sit on, with how many of my sheets I have submitted: two queries."""
+
+    template_name = "reviews/my_panels.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        panels = list(selectors.panels_for_reviewer(user=user))
+        counts = selectors.reviewer_panel_counts(user=user)
+        empty = {"total": 0, "submitted": 0, "recused": 0}
+        context["panels"] = [(panel, counts.get(panel.pk, empty)) for panel in panels]
         return context

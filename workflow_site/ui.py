@@ -2,6 +2,7 @@
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 from viewflow.urls import Application, ReadonlyModelViewset, Site
 
 from accounts.models import Agency
@@ -25,6 +26,15 @@ class DirectoryApplication(Application):
     viewsets = [AgencyViewset()]
 
 
+class ProposalsApplication(Application):
+    """市政創新提案: the menu entry; the pages themselves are the custom views under /proposals/."""
+
+    title = _("市政創新提案")
+    icon = "lightbulb"
+    app_name = "innovation"
+    index_path = path("", RedirectView.as_view(pattern_name="proposals:list"), name="index")
+
+
 class RdecSite(Site):
     title = _("研考會工作流程系統")
     primary_color = "#1b4f72"
@@ -32,4 +42,4 @@ class RdecSite(Site):
     index_path = path("", HomeView.as_view(), name="index")
 
 
-site = RdecSite(viewsets=[DirectoryApplication()])
+site = RdecSite(viewsets=[DirectoryApplication(), ProposalsApplication()])

@@ -39,6 +39,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("notifications/", include("notifications.urls")),
     path("reviews/", include("reviews.urls")),
+    path("proposals/", include("proposals.urls")),
+    path("results/", include("proposals.urls_public")),
     path("", site.urls),
 ]
 

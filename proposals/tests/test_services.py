@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.roles import Role
-from notifications.models import Notification
+from notifications.models import Notification, ReminderRule
 from notifications.services import deadline_scan
 from proposals import services
 from proposals.models import Adoption, Proposal
@@ -267,6 +267,10 @@ def test_public_cannot_use_the_api(api_client, setting):
 def test_submission_deadline_reminds_clerks_with_drafts(setting, make_user):
     officer, round_, (pwb, clerk, _head), _tb = setting
     draft = services.proposal_create(actor=clerk, round_id=round_.pk, title="未送出", summary="摘要")
+    # The data migration's rule (a transactional test elsewhere may have flushed it).
+    ReminderRule.objects.get_or_create(
+        kind="proposals.submission", defaults={"name": "提案送件期限提醒", "offsets": [-3, 0], "channels": ["email"]}
+    )
     with time_machine.travel(
         datetime.datetime(2026, 12, 28, 9, tzinfo=datetime.timezone(datetime.timedelta(hours=8))), tick=False
     ):

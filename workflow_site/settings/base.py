@@ -196,6 +196,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The same choices serve several serializers: one schema enum each, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "PanelMemberKindEnum": "reviews.models.PanelMember.Kind",
+        "ScoreSheetStatusEnum": "reviews.models.ScoreSheet.Status",
+        "ProposalGradeEnum": "proposals.models.Grade",
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,149 @@
+"""`scan_deadlines` over 100,000 open items of which 10,000 are due: wall time and query count.
+
+The items are accounts.Delegation rows seen through the test deadline source (`test.delegation_end`):
+2,000 owners in 50 agencies, each agency with a head (agency_head role) who is told of overdue items.
+Of the 100,000, 10,000 fall inside the scan window: 4,000 due in 3 working days (offset -3), 3,000 due
+today (offset 0), 3,000 two working days overdue (offset 1, and escalation with escalate_after=2);
+90,000 are due months ahead. One rule, channels e-mail and in-app.
+Measured: `deadline_scan()` in `transaction.atomic()` (the body of the `scan_deadlines` task, without the
+after-commit enqueue), first scan and second scan (which must create nothing), then the same over a data
+set 10x smaller. Run: `make bench` or `.venv/bin/python bench/deadline_scan.py`.
+Target: set-based, so the query count does not grow with the number of items (only the INSERT batches of
+5,000 rows do, by design) and the second scan creates 0 rows.
+"""
+
+import datetime
+import time
+import uuid
+from collections import Counter
+
+from _setup import setup_django
+
+setup_django()
+
+from django.contrib.auth.models import Group  # noqa: E402
+from django.contrib.contenttypes.models import ContentType  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from accounts.models import Agency, Delegation, User  # noqa: E402
+from accounts.roles import Role  # noqa: E402
+from notifications.models import Notification, ReminderRule  # noqa: E402
+from notifications.services import deadline_scan  # noqa: E402
+from tests.deadline_fixture.source import KIND  # noqa: E402
+from workflow_site.roc_calendar.calendar import add_working_days, today  # noqa: E402
+
+AGENCIES = 50
+OWNERS = 2_000  # one in 40 is its agency's head as well
+CHUNK = 5_000
+
+
+def raw_delete(queryset) -> None:
+    """DELETE without Django's collector, which visits every model pointing here, even one whose app is still
+    unmigrated in `rdec`; the database's own foreign keys still refuse to orphan anything."""
+    queryset._raw_delete(queryset.db)
+
+
+class DataSet:
+    """`items` open items, a tenth of them due inside the scan window; removed again by `drop()`."""
+
+    def __init__(self, items: int) -> None:
+        self.items = items
+        self.prefix = f"bd{uuid.uuid4().hex[:10]}"
+        self.agencies: list[int] = []
+        self.users: list[int] = []
+        self.rule: ReminderRule | None = None
+
+    def create(self) -> None:
+        kind = Agency.Kind.BUREAU
+        agencies = Agency.objects.bulk_create(
+            Agency(code=f"{self.prefix}-{a}", name=f"效能測試機關 {a}", kind=kind) for a in range(AGENCIES)
+        )
+        self.agencies = [a.pk for a in agencies]
+        owners = User.objects.bulk_create(
+            User(username=f"{self.prefix}.u{i}", email=f"u{i}@{self.prefix}.example", agency=agencies[i % AGENCIES])
+            for i in range(OWNERS)
+        )
+        substitute = User.objects.create(username=f"{self.prefix}.substitute", is_active=False)
+        self.users = [u.pk for u in owners] + [substitute.pk]
+        head_group = Group.objects.get(name=Role.AGENCY_HEAD)
+        User.groups.through.objects.bulk_create(
+            User.groups.through(user_id=u.pk, group_id=head_group.pk) for u in owners[:AGENCIES]
+        )
+        now = today()
+        due = [add_working_days(now, 3)] * 4 + [now] * 3 + [add_working_days(now, -2)] * 3  # 10 per 100 items
+        for start in range(0, self.items, CHUNK):
+            rows = []
+            for i in range(start, min(start + CHUNK, self.items)):
+                # One item in ten falls in the window, spread over all owners; the others are due 4 to 16 months ahead.
+                if i % 10 == 0:
+                    day, owner = due[(i // 10) % 10], owners[(i // 10) % OWNERS]
+                else:
+                    day, owner = now + datetime.timedelta(days=120 + i % 360), owners[i % OWNERS]
+                # The item's own substitute is inactive: on its due day the delegation is in force.
+                rows.append(Delegation(user=owner, substitute=substitute, starts=day, ends=day, reason=self.prefix))
+            Delegation.objects.bulk_create(rows)
+        self.rule = ReminderRule.objects.create(
+            kind=KIND, name=f"{self.prefix} 提醒", channels=["email", "in_app"], escalate_after=2
+        )
+
+    def drop(self) -> None:
+        if self.rule is not None:
+            raw_delete(Notification.objects.filter(rule=self.rule))
+            raw_delete(ReminderRule.objects.filter(pk=self.rule.pk))
+        raw_delete(Delegation.objects.filter(reason=self.prefix))
+        raw_delete(User.groups.through.objects.filter(user_id__in=self.users))
+        raw_delete(User.objects.filter(pk__in=self.users))
+        raw_delete(Agency.objects.filter(pk__in=self.agencies))
+
+
+def measured_scan() -> tuple[int, float, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        start = time.perf_counter()
+        with transaction.atomic():
+            result = deadline_scan()
+        elapsed = time.perf_counter() - start
+    return result.created, elapsed, [q["sql"] for q in queries.captured_queries]
+
+
+def kinds(sqls: list[str]) -> str:
+    counts = Counter(sql.split(None, 1)[0].upper() for sql in sqls)
+    return ", ".join(f"{n} {verb}" for verb, n in sorted(counts.items()))
+
+
+def scenario(items: int) -> list[tuple[int, float, list[str]]]:
+    data = DataSet(items)
+    try:
+        start = time.perf_counter()
+        data.create()
+        print(f"\n{items:,} open items ({items // 10:,} due), created in {time.perf_counter() - start:.1f} s")
+        scans = [measured_scan(), measured_scan()]
+        for name, (created, elapsed, sqls) in zip(("first scan", "second scan"), scans, strict=True):
+            inserts = sum(1 for sql in sqls if sql.startswith("INSERT"))
+            print(
+                f"  {name:<11}: {elapsed:6.2f} s, {created:>6,} rows created, {len(sqls):>3} queries "
+                f"({len(sqls) - inserts} without the INSERT batches; {kinds(sqls)})"
+            )
+        return scans
+    finally:
+        data.drop()
+
+
+def main() -> None:
+    ContentType.objects.get_for_model(Delegation)  # the content-type cache warm for both sizes alike
+    rules = ReminderRule.objects.filter(active=True).exclude(kind=KIND).count()
+    print(f"deadline_scan() on PostgreSQL; other active rules already in `rdec`: {rules}")
+    big = scenario(100_000)
+    small = scenario(10_000)
+    print(f"\nquery count, first scan:  100,000 items: {len(big[0][2]):>3}   10,000 items: {len(small[0][2]):>3}")
+    print(f"query count, second scan: 100,000 items: {len(big[1][2]):>3}   10,000 items: {len(small[1][2]):>3}")
+    print(
+        "without INSERT batches:   100,000 items: {:>3}   10,000 items: {:>3}  (target: equal)".format(
+            *(sum(1 for sql in s[0][2] if not sql.startswith("INSERT")) for s in (big, small))
+        )
+    )
+    print(f"second scan creates: {big[1][0]} and {small[1][0]} rows (target: 0)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,506 @@
+"""The 市政創新提案 back office: proposals, their transitions, the round page and adoption answers.
+
+Views read through proposals.selectors and write only through proposals.services. A refused request (409, a
+rule broken) comes back as a message on the page it was made from; what the user may not see is a 404 and
+what they may not do a 403, as in the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import ListView
+
+from accounts.roles import Role, user_roles
+from accounts.selectors import agency_list
+from reviews.models import Panel
+from reviews.selectors import panel_progress
+from workflow_site.errors import ApplicationError, NotFound
+from workflow_site.errors import PermissionDenied as AppPermissionDenied
+from workflow_site.selectors import transition_history
+from workflow_site.transitions import available_transitions
+
+from . import selectors, services
+from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm, RespondForm, add_service_errors
+from .models import Adoption, Grade, Proposal, ProposalRound
+
+
+def _run(request, action: Callable[[], object], done: str) -> bool:
+    """Call a service; success and refusals become messages. Not visible: 404; not allowed: 403."""
+    try:
+        action()
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    except AppPermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return False
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return False
+    messages.success(request, done)
+    return True
+
+
+def _visible_proposal(user, pk: int) -> Proposal:
+    return get_object_or_404(selectors.proposal_list(viewer=user).prefetch_related("attachments"), pk=pk)
+
+
+def _open_rounds():
+    return selectors.open_rounds()
+
+
+def _is_clerk(user) -> bool:
+    return Role.AGENCY_CLERK in user_roles(user) and user.agency_id is not None
+
+
+# ---------------------------------------------------------------- proposals
+
+
+class ProposalListView(LoginRequiredMixin, ListView):
+    """The proposals the user may see, by round and status; a constant number of queries per page."""
+
+    template_name = "proposals/list.html"
+    context_object_name = "proposals"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.filter_form = ProposalFilterForm(self.request.GET or None, rounds=selectors.round_list())
+        qs = selectors.proposal_list(viewer=self.request.user)
+        if self.filter_form.is_bound and self.filter_form.is_valid():
+            if self.filter_form.cleaned_data["round"]:
+                qs = qs.filter(round=self.filter_form.cleaned_data["round"])
+            if self.filter_form.cleaned_data["status"]:
+                qs = qs.filter(status=self.filter_form.cleaned_data["status"])
+        return qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["filter_form"] = self.filter_form
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["query"] = query.urlencode()
+        context["can_create"] = _is_clerk(user) and _open_rounds().exists()
+        context["is_rdec"] = user.has_perm("proposals.finalise_round")
+        context["rounds"] = list(self.filter_form.fields["round"].queryset) if context["is_rdec"] else []
+        return context
+
+
+class ProposalCreateView(LoginRequiredMixin, View):
+    """A clerk drafts a proposal, with an optional first attachment: both saved, or neither."""
+
+    template_name = "proposals/form.html"
+
+    def _form(self, data=None, files=None):
+        rounds = _open_rounds()
+        initial = {"round": self.request.GET.get("round") or next(iter(rounds.values_list("pk", flat=True)), None)}
+        return NewProposalForm(data, files, rounds=rounds, initial=initial)
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not _is_clerk(request.user):
+            raise DjangoPermissionDenied(_("只有機關承辦人可以建立提案。"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, form):
+        return render(self.request, self.template_name, {"form": form, "proposal": None})
+
+    def get(self, request):
+        form = self._form()
+        if not form.fields["round"].queryset.exists():
+            messages.error(request, _("本年度目前不受理提案。"))
+            return HttpResponseRedirect(reverse("proposals:list"))
+        return self._render(form)
+
+    def post(self, request):
+        form = self._form(request.POST, request.FILES)
+        if not form.is_valid():
+            return self._render(form)
+        data = dict(form.cleaned_data)
+        round_, upload = data.pop("round"), data.pop("file")
+        try:
+            # One transaction: a rejected attachment leaves no proposal behind.
+            with transaction.atomic():
+                proposal = services.proposal_create(actor=request.user, round_id=round_.pk, **data)
+                if upload:
+                    services.attachment_add(proposal_id=proposal.pk, actor=request.user, upload=upload)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self._render(form)
+        except AppPermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+        except ApplicationError as exc:
+            form.add_error(None, str(exc.message))
+            return self._render(form)
+        messages.success(request, _("已建立提案草稿。"))
+        return HttpResponseRedirect(reverse("proposals:detail", args=[proposal.pk]))
+
+
+class ProposalEditView(LoginRequiredMixin, View):
+    """The clerk edits a draft."""
+
+    template_name = "proposals/form.html"
+
+    def _proposal(self, pk: int) -> Proposal:
+        proposal = _visible_proposal(self.request.user, pk)
+        if not self.request.user.has_perm("proposals.draft_proposal", proposal):
+            raise DjangoPermissionDenied()
+        return proposal
+
+    def get(self, request, pk: int):
+        proposal = self._proposal(pk)
+        if proposal.status != Proposal.Status.DRAFT:
+            messages.error(request, _("只有草稿可以修改。"))
+            return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
+        form = ProposalForm(instance=proposal, with_file=False)
+        return render(request, self.template_name, {"form": form, "proposal": proposal})
+
+    def post(self, request, pk: int):
+        proposal = self._proposal(pk)
+        form = ProposalForm(request.POST, instance=proposal, with_file=False)
+        if form.is_valid():
+            try:
+                services.proposal_update(actor=request.user, proposal_id=pk, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except NotFound as exc:
+                raise Http404 from exc
+            except AppPermissionDenied as exc:
+                raise DjangoPermissionDenied(str(exc.message)) from exc
+            except ApplicationError as exc:  # no longer a draft
+                messages.error(request, str(exc.message))
+                return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
+            else:
+                messages.success(request, _("已儲存草稿。"))
+                return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
+        return render(request, self.template_name, {"form": form, "proposal": proposal})
+
+
+@dataclass(frozen=True)
+class ProposalAction:
+    name: str
+    label: str
+    done: str
+    run: Callable[..., object]  # (proposal_id, actor, POST data) -> service call
+    reason: str = ""  # "required" / "optional" / "" (no reason field)
+    style: str = "mdc-button--raised"
+
+
+def _agency_ids(data) -> list[int]:
+    try:
+        return [int(v) for v in data.getlist("agencies")]
+    except ValueError as exc:
+        raise ValidationError({"agencies": [_("請選擇有效的受文機關。")]}) from exc
+
+
+PROPOSAL_ACTIONS = [
+    ProposalAction(
+        "submit",
+        gettext_lazy("送出核定"),
+        gettext_lazy("已送出，待機關主管核定。"),
+        lambda pk, user, data: services.proposal_submit(proposal_id=pk, actor=user),
+    ),
+    ProposalAction(
+        "approve",
+        gettext_lazy("核定送出"),
+        gettext_lazy("已核定，提案已送研考會。"),
+        lambda pk, user, data: services.proposal_approve(proposal_id=pk, actor=user),
+    ),
+    ProposalAction(
+        "return_to_draft",
+        gettext_lazy("退回"),
+        gettext_lazy("已退回承辦人修改。"),
+        lambda pk, user, data: services.proposal_return(proposal_id=pk, actor=user, reason=data.get("reason", "")),
+        reason="required",
+        style="mdc-button--outlined",
+    ),
+    ProposalAction(
+        "pass_screening",
+        gettext_lazy("初審通過"),
+        gettext_lazy("已完成書面初審：通過。"),
+        lambda pk, user, data: services.proposal_screen(
+            proposal_id=pk, actor=user, passed=True, reason=data.get("reason", "")
+        ),
+        reason="optional",
+    ),
+    ProposalAction(
+        "fail_screening",
+        gettext_lazy("初審不通過"),
+        gettext_lazy("已完成書面初審：不通過。"),
+        lambda pk, user, data: services.proposal_screen(
+            proposal_id=pk, actor=user, passed=False, reason=data.get("reason", "")
+        ),
+        reason="required",
+        style="mdc-button--outlined",
+    ),
+    ProposalAction(
+        "forward",
+        gettext_lazy("轉請參採"),
+        gettext_lazy("已轉請相關機關參採。"),
+        lambda pk, user, data: services.proposal_forward(proposal_id=pk, actor=user, agency_ids=_agency_ids(data)),
+    ),
+    ProposalAction(
+        "withdraw",
+        gettext_lazy("撤回"),
+        gettext_lazy("已撤回提案。"),
+        lambda pk, user, data: services.proposal_withdraw(proposal_id=pk, actor=user, reason=data.get("reason", "")),
+        reason="optional",
+        style="mdc-button--outlined",
+    ),
+]
+ACTIONS_BY_NAME = {a.name: a for a in PROPOSAL_ACTIONS}
+
+
+def proposal_actions(proposal: Proposal, user) -> list[ProposalAction]:
+    """The buttons to show: transitions the user may run now, and whose round is at the matching stage."""
+    names = set(available_transitions(proposal, user))
+    round_status = proposal.round.status
+    if round_status != ProposalRound.Status.OPEN:
+        names.discard("submit")
+    if round_status != ProposalRound.Status.SCREENING:
+        names -= {"pass_screening", "fail_screening"}
+    if proposal.grade not in proposal.round.forward_grades:
+        names.discard("forward")
+    return [action for action in PROPOSAL_ACTIONS if action.name in names]
+
+
+class ProposalDetailView(LoginRequiredMixin, View):
+    template_name = "proposals/detail.html"
+
+    def get(self, request, pk: int):
+        proposal = _visible_proposal(request.user, pk)
+        actions = proposal_actions(proposal, request.user)
+        can_attach = proposal.status == Proposal.Status.DRAFT and request.user.has_perm(
+            "proposals.draft_proposal", proposal
+        )
+        context = {
+            "proposal": proposal,
+            "attachments": list(proposal.attachments.all()),
+            "history": transition_history(proposal),
+            "actions": actions,
+            "can_edit": can_attach,
+            "attachment_form": AttachmentForm() if can_attach else None,
+            "agencies": agency_list().filter(active=True) if any(a.name == "forward" for a in actions) else [],
+            "grade_label": dict(Grade.choices).get(proposal.grade, ""),
+        }
+        return render(request, self.template_name, context)
+
+
+class ProposalTransitionView(LoginRequiredMixin, View):
+    """POST one transition: the matching service runs; back to the proposal with a message."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int, name: str):
+        action = ACTIONS_BY_NAME.get(name)
+        if action is None:
+            raise Http404
+        _visible_proposal(request.user, pk)  # 404 before anything else for what the user may not see
+        _run(request, lambda: action.run(pk, request.user, request.POST), str(action.done))
+        return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
+
+
+class AttachmentUploadView(LoginRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        _visible_proposal(request.user, pk)
+        form = AttachmentForm(request.POST, request.FILES)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for message in errors:
+                    messages.error(request, message)
+        else:
+            upload = form.cleaned_data["file"]
+            _run(
+                request,
+                lambda: services.attachment_add(proposal_id=pk, actor=request.user, upload=upload),
+                _("已上傳附件「%(name)s」。") % {"name": upload.name},
+            )
+        return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
+
+
+class AttachmentDownloadView(LoginRequiredMixin, View):
+    """An attachment of a proposal the user may see (media files are never served directly)."""
+
+    def get(self, request, pk: int, attachment_id: int):
+        proposal = _visible_proposal(request.user, pk)
+        attachment = get_object_or_404(proposal.attachments.all(), pk=attachment_id)
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
+
+
+# ---------------------------------------------------------------- rounds
+
+
+@dataclass(frozen=True)
+class RoundAction:
+    name: str
+    label: str
+    done: str
+    service: Callable[..., object]
+
+
+ROUND_ACTIONS = [
+    RoundAction("open", gettext_lazy("開始受理提案"), gettext_lazy("已開始受理提案。"), services.round_open),
+    RoundAction(
+        "close_submissions",
+        gettext_lazy("截止收件"),
+        gettext_lazy("已截止收件，進入書面初審。"),
+        services.round_close_submissions,
+    ),
+    RoundAction(
+        "start_scoring", gettext_lazy("開始評分"), gettext_lazy("已開始委員評分。"), services.round_start_scoring
+    ),
+    RoundAction(
+        "close_scoring",
+        gettext_lazy("結束評分"),
+        gettext_lazy("已結束評分，可預覽結果。"),
+        services.round_close_scoring,
+    ),
+    RoundAction("finalise", gettext_lazy("確定結果"), gettext_lazy("已確定評定結果。"), services.round_finalise),
+    RoundAction("publish", gettext_lazy("公布結果"), gettext_lazy("已公布結果。"), services.round_publish),
+    RoundAction("close", gettext_lazy("結案"), gettext_lazy("本年度已結案。"), services.round_close),
+]
+ROUND_ACTIONS_BY_NAME = {a.name: a for a in ROUND_ACTIONS}
+
+
+def _staff_round(user, pk: int) -> ProposalRound:
+    if not user.has_perm("proposals.finalise_round"):
+        raise DjangoPermissionDenied()
+    return get_object_or_404(selectors.round_list(), pk=pk)
+
+
+def _preview(round_: ProposalRound, user) -> tuple[list[dict], list[dict]]:
+    """The what-if ranking rows and boundary ties, titled with the proposals."""
+    evaluation = selectors.round_preview(round_=round_, viewer=user)
+    subjects = dict(round_.panel.items.values_list("pk", "subject_id"))
+    proposals = round_.proposals.filter(pk__in=subjects.values()).select_related("agency").in_bulk()
+    grades = dict(Grade.choices)
+    tied = {item_id for tie in evaluation.outcome.ties for item_id in tie.item_ids}
+    rows = [
+        {
+            "proposal": proposals[subjects[r.item_id]],
+            "rank": r.rank,
+            "score": r.score,
+            "grade": grades.get(r.grade, r.grade),
+            "tied": r.item_id in tied,
+        }
+        for r in evaluation.outcome.ranked
+    ]
+    ties = [
+        {
+            "grade": grades.get(t.grade, t.grade),
+            "seats": t.seats,
+            "proposals": [proposals[subjects[i]] for i in t.item_ids],
+        }
+        for t in evaluation.outcome.ties
+    ]
+    return rows, ties
+
+
+class RoundDetailView(LoginRequiredMixin, View):
+    """RDEC's page of a round: stage, dates, panel progress, the round's buttons and the what-if preview."""
+
+    template_name = "proposals/round.html"
+
+    def get(self, request, pk: int):
+        round_ = _staff_round(request.user, pk)
+        names = set(available_transitions(round_, request.user))
+        if round_.finalised_at is not None:
+            names.discard("finalise")  # finalising twice is refused by the panel anyway
+        preview_rows, ties = [], []
+        if round_.panel and round_.panel.status in (Panel.Status.CLOSED, Panel.Status.FINALISED):
+            preview_rows, ties = _preview(round_, request.user)
+        context = {
+            "round": round_,
+            "actions": [a for a in ROUND_ACTIONS if a.name in names],
+            "progress": panel_progress(round_.panel) if round_.panel else [],
+            "preview_rows": preview_rows,
+            "ties": ties,
+            "quotas": [
+                {"label": dict(Grade.choices).get(q["grade"], q["grade"]), "count": q["count"]}
+                for q in round_.grade_quotas
+            ],
+            "export_url": reverse("api:proposal-round-detail", args=[round_.pk]) + "export/",
+        }
+        return render(request, self.template_name, context)
+
+
+class RoundTransitionView(LoginRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int, name: str):
+        action = ROUND_ACTIONS_BY_NAME.get(name)
+        if action is None:
+            raise Http404
+        round_ = _staff_round(request.user, pk)
+        _run(request, lambda: action.service(round_id=round_.pk, actor=request.user), str(action.done))
+        return HttpResponseRedirect(reverse("proposals:round", args=[pk]))
+
+
+# ---------------------------------------------------------------- adoptions
+
+
+class AdoptionListView(LoginRequiredMixin, ListView):
+    """My agency's adoption questions (RDEC staff: all), soonest due first."""
+
+    template_name = "proposals/adoption_list.html"
+    context_object_name = "adoptions"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.adoption_list(viewer=self.request.user)
+
+
+class AdoptionDetailView(LoginRequiredMixin, View):
+    template_name = "proposals/adoption_detail.html"
+
+    def _render(self, adoption: Adoption, form: RespondForm | None = None):
+        can_respond = "respond" in available_transitions(adoption, self.request.user)
+        context = {
+            "adoption": adoption,
+            "form": (form or RespondForm()) if can_respond else None,
+            "history": transition_history(adoption),
+        }
+        return render(self.request, self.template_name, context)
+
+    def _adoption(self, pk: int) -> Adoption:
+        qs = selectors.adoption_list(viewer=self.request.user).select_related("answered_by", "proposal__round")
+        return get_object_or_404(qs, pk=pk)
+
+    def get(self, request, pk: int):
+        return self._render(self._adoption(pk))
+
+    def post(self, request, pk: int):
+        adoption = self._adoption(pk)
+        form = RespondForm(request.POST)
+        if form.is_valid():
+            try:
+                services.adoption_respond(adoption_id=pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except NotFound as exc:
+                raise Http404 from exc
+            except AppPermissionDenied as exc:
+                raise DjangoPermissionDenied(str(exc.message)) from exc
+            except ApplicationError as exc:
+                messages.error(request, str(exc.message))
+                return HttpResponseRedirect(reverse("proposals:adoption", args=[pk]))
+            else:
+                messages.success(request, _("已回復參採意見。"))
+                return HttpResponseRedirect(reverse("proposals:adoption", args=[pk]))
+        return self._render(adoption, form)

@@ -1,0 +1,116 @@
+"""A reviewer scores on the score page in Chromium: running total, autosave, reload, submit; tablet width."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from accounts.tests.factories import PASSWORD
+from reviews.models import ScoreSheet
+from reviews.tests.test_api import build_panel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sign_in_to(page, live_server, path: str, username: str) -> None:
+    page.goto(f"{live_server.url}{path}")
+    page.wait_for_url("**/accounts/login/**")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("button[type=submit], input[type=submit]").first.click()
+    page.wait_for_url(f"{live_server.url}{path}")
+    # Turbo renders the page, then loads its script: type only once the script has bound the inputs.
+    page.wait_for_selector("[data-score-page][data-bound]", state="attached")
+
+
+def test_a_reviewer_scores_autosaves_reloads_and_submits(page, live_server, make_user):
+    setup = build_panel(make_user)
+    reviewer = setup.reviewer
+    sheet = setup.sheet(reviewer, 0)
+    sign_in_to(page, live_server, reverse("reviews:score", args=[setup.panel.pk]), reviewer.username)
+
+    expect(page.get_by_role("heading", name=setup.panel.title, exact=True)).to_be_visible()
+    item = page.locator(f'section[data-sheet="{sheet.pk}"]')
+    expect(item.get_by_role("heading", name=f"1. {setup.items[0].title}")).to_be_visible()
+    innovation = item.get_by_label("創新性")
+    feasibility = item.get_by_label("可行性")
+    total = item.locator("output[data-total]")
+
+    innovation.fill("8")
+    expect(total).to_have_text("32.00（尚有項目未評分）")
+    feasibility.fill("15")
+    expect(total).to_have_text("77.00")  # 8/10x40 + 15/20x60, as the server computes it
+    item.get_by_label("評語").fill("構想具體，可行性高。")
+    expect(item.locator("[data-save-status]")).to_have_text("已暫存")
+    sheet.refresh_from_db()
+    assert sheet.status == "draft"
+
+    page.reload()
+    page.wait_for_selector("[data-score-page][data-bound]", state="attached")
+    item = page.locator(f'section[data-sheet="{sheet.pk}"]')
+    assert float(item.get_by_label("創新性").input_value()) == 8
+    assert float(item.get_by_label("可行性").input_value()) == 15
+    assert item.get_by_label("評語").input_value() == "構想具體，可行性高。"
+    expect(item.locator("output[data-total]")).to_have_text("77.00")
+
+    messages = []
+
+    def accept(dialog) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    item.get_by_role("button", name="送出評分").click()
+    expect(item.locator("[data-state]")).to_have_text("已送出")
+    assert messages == ["送出後不能再修改，確定送出？"]
+    expect(item.get_by_label("創新性")).not_to_be_editable()
+    expect(item.get_by_label("可行性")).not_to_be_editable()
+    expect(item.get_by_label("評語")).not_to_be_editable()
+    expect(item.get_by_role("button", name="送出評分")).to_have_count(0)
+
+    sheet.refresh_from_db()
+    assert (sheet.status, sheet.total, sheet.comment) == (
+        ScoreSheet.Status.SUBMITTED,
+        Decimal("77.00"),
+        "構想具體，可行性高。",
+    )
+    # The other item is still open.
+    other = page.locator(f'section[data-sheet="{setup.sheet(reviewer, 1).pk}"]')
+    expect(other.get_by_label("創新性")).to_be_editable()
+
+
+def test_a_rejected_value_names_the_problem_and_saves_nothing(page, live_server, make_user):
+    setup = build_panel(make_user)
+    sheet = setup.sheet(setup.reviewer, 0)
+    sign_in_to(page, live_server, reverse("reviews:score", args=[setup.panel.pk]), setup.reviewer.username)
+    item = page.locator(f'section[data-sheet="{sheet.pk}"]')
+    item.get_by_label("創新性").fill("12")
+    expect(item.locator("[data-save-status]")).to_contain_text("「創新性」的分數須介於 0 到 10.00。")
+    expect(item.get_by_label("創新性")).to_have_attribute("aria-invalid", "true")
+    sheet.refresh_from_db()
+    assert sheet.scores == {}
+
+
+def test_declaring_a_conflict_turns_the_item_into_a_recusal(page, live_server, make_user):
+    setup = build_panel(make_user)
+    sheet = setup.sheet(setup.reviewer, 1)
+    sign_in_to(page, live_server, reverse("reviews:score", args=[setup.panel.pk]), setup.reviewer.username)
+    item = page.locator(f'section[data-sheet="{sheet.pk}"]')
+    page.once("dialog", lambda dialog: dialog.accept("曾擔任該案顧問"))
+    item.get_by_role("button", name="申請迴避").click()
+    expect(item.locator("[data-state]")).to_have_text("迴避：曾擔任該案顧問")
+    expect(item.locator("input")).to_have_count(0)
+    sheet.refresh_from_db()
+    assert (sheet.status, sheet.recusal_reason) == (ScoreSheet.Status.RECUSED, "曾擔任該案顧問")
+
+
+def test_the_score_page_fits_a_tablet_without_horizontal_scroll(page, live_server, make_user):
+    setup = build_panel(make_user, items=3)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    sign_in_to(page, live_server, reverse("reviews:score", args=[setup.panel.pk]), setup.reviewer.username)
+    expect(page.locator("section[data-sheet]")).to_have_count(3)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    first = page.locator("section[data-sheet]").first
+    box = first.get_by_label("可行性").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 768
