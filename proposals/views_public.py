@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -81,3 +81,17 @@ def result_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
         raise Http404 from exc
     proposal.award_report = _award_report(proposal)
     return render(request, "proposals/public/detail.html", {"proposal": proposal})
+
+
+@require_safe
+def award_report(request: HttpRequest, proposal_id: int) -> FileResponse:
+    """A published winner's award report, served by the application: media files are not public, and only
+    what this page shows may be downloaded without signing in."""
+    try:
+        proposal = selectors.published_winners().get(pk=proposal_id)
+    except Proposal.DoesNotExist as exc:
+        raise Http404 from exc
+    report = _award_report(proposal)
+    if report is None:
+        raise Http404
+    return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.name)

@@ -276,9 +276,15 @@ def test_grades_in_order_each_a_heading_with_rank_agency_summary_and_report(clie
     assert "第 1 名　高雄市政府經濟發展局" in html
     assert "以感測器依人車流量調整路燈亮度。" in html
     assert "第 4 名　高雄市政府交通局" in html
-    report = published_round.proposals.get(rank=1).attachments.get(is_award_report=True)
-    report_links = [text for href, text in page.links if href == report.file.url]
+    winner = published_round.proposals.get(rank=1)
+    report_links = [text for href, text in page.links if href == f"/results/{winner.pk}/report/"]
     assert report_links == ["得獎報告：award.pdf（PDF，24\xa0位元組）"]
+    download = client.get(f"/results/{winner.pk}/report/")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content).startswith(b"%PDF-1.4")
+    assert 'filename="award.pdf"' in download["Content-Disposition"]
+    # A graded proposal without a report, and an unpublished one, have nothing to download.
+    assert client.get(f"/results/{published_round.proposals.get(rank=2).pk}/report/").status_code == 404
     # Only the 優等 winner has a report.
     assert sum(1 for _, text in page.links if text.startswith("得獎報告")) == 1
     # The publication date, in the ROC calendar.
