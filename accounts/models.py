@@ -51,6 +51,10 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def get_full_name(self) -> str:
+        # The back office's menu and logs name people as the government does: by their display name.
+        return self.display_name or super().get_full_name()
+
 
 class Delegation(StatefulModel):
     """An acting substitute (職務代理人): between `starts` and `ends` the substitute acts with the user's rights."""

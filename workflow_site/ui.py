@@ -1,6 +1,6 @@
 """The back office: one viewflow Site, one Application per process as the processes are built."""
 
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from viewflow.urls import Application, ReadonlyModelViewset, Site
@@ -42,4 +42,12 @@ class RdecSite(Site):
     index_path = path("", HomeView.as_view(), name="index")
 
 
-site = RdecSite(viewsets=[DirectoryApplication(), ProposalsApplication()])
+site = RdecSite(
+    viewsets=[DirectoryApplication(), ProposalsApplication()],
+    # The processes' own pages (grids, score sheets, boards) live inside the site, so they get its menu.
+    urlpatterns=[
+        path("notifications/", include("notifications.urls")),
+        path("reviews/", include("reviews.urls")),
+        path("proposals/", include("proposals.urls")),
+    ],
+)

@@ -37,9 +37,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
-    path("notifications/", include("notifications.urls")),
-    path("reviews/", include("reviews.urls")),
-    path("proposals/", include("proposals.urls")),
     path("results/", include("proposals.urls_public")),
     path("", site.urls),
 ]
