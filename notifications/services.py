@@ -320,7 +320,7 @@ def notifications_send(*, notification_ids: list[int]) -> SendResult:
     rows = list(
         Notification.objects.filter(pk__in=notification_ids, channel=Channel.EMAIL, digest=False, state__in=OPEN_STATES)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .only("pk", "kind", "object_id")
+        .only("pk", "kind", "object_id", "state")
         .order_by("pk")
     )
     if not rows:
