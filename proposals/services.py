@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Agency
 from accounts.roles import Role, user_roles
 from reviews import services as review_services
-from reviews.models import Panel, PanelMember
+from reviews.models import Panel, PanelMember, ReviewItem
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.roc_calendar.calendar import add_working_days, today
 from workflow_site.transitions import apply_bulk_transition, apply_transition
@@ -174,16 +177,24 @@ def round_finalise(*, round_id: int, actor) -> ProposalRound:
         round_close_scoring(round_id=round_id, actor=actor)
         round_.refresh_from_db()
     review_services.panel_finalise(panel_id=round_.panel_id, actor=actor)
-    results = {
-        r.item.subject_id: r
-        for r in round_.panel.results.select_related("item").only("item__subject_id", "rank", "score", "grade")
-    }
+    # Grade, rank and score come from the panel's results in the same set-based UPDATE that moves the
+    # proposals (a correlated subquery per column, starting from the review item so it uses the
+    # (panel, subject_type, subject_id) unique index): a round of 10,000 finalises in one statement.
+    item = ReviewItem.objects.filter(
+        panel_id=round_.panel_id,
+        subject_type=ContentType.objects.get_for_model(Proposal),
+        subject_id=OuterRef("pk"),
+    )
     apply_bulk_transition(
         round_.proposals.filter(status=Proposal.Status.IN_REVIEW),
         "set_grade",
         actor=actor,
         reason=_("評定結果確定"),
-        field_values={pk: {"grade": r.grade, "rank": r.rank, "score": r.score} for pk, r in results.items()},
+        also_set={
+            "grade": Coalesce(Subquery(item.values("result__grade")[:1]), Value("")),
+            "rank": Subquery(item.values("result__rank")[:1]),
+            "score": Subquery(item.values("result__score")[:1]),
+        },
     )
     apply_transition(round_, "finalise", actor=actor, kwargs={"at": timezone.now()}, update_fields=["finalised_at"])
     return round_

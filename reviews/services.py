@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from workflow_site.bulk import copy_rows
 from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.transitions import apply_transition
 
@@ -438,21 +439,20 @@ def panel_finalise(*, panel_id: int, actor) -> Panel:
     apply_transition(panel, "finalise", actor=actor)
     member_letters = selectors.member_letters(panel)
     ItemResult.objects.filter(panel=panel).delete()
-    ItemResult.objects.bulk_create(
-        [
-            ItemResult(
-                panel=panel,
-                item_id=r.item_id,
-                score=r.score,
-                rank=r.rank,
-                grade=r.grade,
-                sheet_count=items[r.item_id].sheet_count,
-                reviewer_totals=[
-                    [member_letters[m], str(t)] for m, t in sorted(items[r.item_id].totals_by_member.items())
-                ],
+    copy_rows(
+        ItemResult,
+        ["panel", "item", "score", "rank", "grade", "sheet_count", "reviewer_totals"],
+        (
+            (
+                panel.pk,
+                r.item_id,
+                r.score,
+                r.rank,
+                r.grade,
+                items[r.item_id].sheet_count,
+                [[member_letters[m], str(t)] for m, t in sorted(items[r.item_id].totals_by_member.items())],
             )
             for r in outcome.ranked
-        ],
-        batch_size=5000,
+        ),
     )
     return panel

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
@@ -122,17 +123,18 @@ def apply_bulk_transition(
     *,
     actor,
     reason: str = "",
-    field_values: dict[int, dict[str, Any]] | None = None,
+    also_set: dict[str, Any] | None = None,
     on_commit: Iterable[Callable[[], Any]] = (),
 ) -> int:
     """Run transition `name` on every object of `queryset` at once: for a round of thousands of items.
 
     Set-based twin of `apply_transition`: the transition declared on the model decides which source states
-    are allowed and the target; rows are locked, updated by one guarded UPDATE per target state (plus
-    `bulk_update` of `field_values`, per object), and logged with one TransitionLog row each. The
-    transition's permission is checked once for the actor (it must not depend on the object). The method
-    body is not run per object: put what it would set into `field_values`. Refuses (409) if any object is
-    in a state the transition does not leave from.
+    are allowed and the target; the rows are locked, then per source state one INSERT ... SELECT writes a
+    TransitionLog row per object and one guarded UPDATE moves them. The transition's permission is checked
+    once per transition for the actor (it must not depend on the object); the method body is not run per
+    object: what it would set goes into `also_set` (values or expressions, applied by the same UPDATE).
+    Refuses (409) if any object is in a state
+    the transition does not leave from. Returns the number of objects moved.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("apply_bulk_transition must run inside transaction.atomic()")
@@ -141,47 +143,46 @@ def apply_bulk_transition(
     if meta is None:
         raise TypeError(f"{model.__name__}.{name} is not a django-fsm transition")
     field = meta.field
+    # Locks the rows: nobody moves one of them between our check and our UPDATE.
     rows = list(queryset.select_for_update().order_by("pk").values_list("pk", field.attname))
-    targets: dict[str, list[int]] = {}
+    targets: dict[str, str] = {}
     stuck = []
     for pk, state in rows:
         transition = meta.get_transition(state)
         if transition is None:
             stuck.append(pk)
-            continue
-        if actor is not None and transition.permission and not actor.has_perm(transition.permission):
-            raise PermissionDenied()
-        targets.setdefault(transition.target, []).append(pk)
+        elif state not in targets:
+            if actor is not None and transition.permission and not actor.has_perm(transition.permission):
+                raise PermissionDenied()
+            targets[state] = transition.target
     if stuck:
         raise TransitionNotAllowed(code="transition_not_allowed", extra={"transition": name, "objects": stuck[:50]})
-    sources = dict(rows)
-    for target, pks in targets.items():
-        model._default_manager.filter(pk__in=pks).update(**{field.attname: target})
-    if field_values:
-        names = sorted({key for values in field_values.values() for key in values})
-        objs = []
-        for pk, values in field_values.items():
-            obj = model(pk=pk)
-            obj.__dict__.update(values)
-            objs.append(obj)
-        model._default_manager.bulk_update(objs, names, batch_size=2000)
     content_type = ContentType.objects.get_for_model(model)
-    TransitionLog.objects.bulk_create(
-        [
-            TransitionLog(
-                content_type=content_type,
-                object_id=pk,
-                transition=name,
-                source=sources[pk],
-                target=target,
-                actor=actor,
-                reason=reason,
-            )
-            for target, pks in targets.items()
-            for pk in pks
-        ],
-        batch_size=5000,
-    )
+    now = timezone.now()
+    for source, target in targets.items():
+        in_source = queryset.filter(**{field.attname: source})
+        _log_from_query(in_source, content_type, name, source, target, actor, reason, now)
+        in_source.update(**{field.attname: target}, **(also_set or {}))
     for hook in on_commit:
         transaction.on_commit(hook)
     return len(rows)
+
+
+def _log_from_query(queryset, content_type, name, source, target, actor, reason, now) -> None:
+    """INSERT one TransitionLog row per object of `queryset` with a single INSERT ... SELECT."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    # A named column, so the outer SELECT can refer to it whatever the backend calls the primary key.
+    select_sql, select_params = (
+        queryset.order_by().annotate(log_object_id=models.F("pk")).values("log_object_id").query.sql_with_params()
+    )
+    columns = ["content_type_id", "object_id", "transition", "source", "target", "actor_id", "reason", "created_at"]
+    log_table = TransitionLog._meta.db_table
+    sql = (
+        f"INSERT INTO {quote(log_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT %s, {quote('sub')}.{quote('log_object_id')}, %s, %s, %s, %s, %s, %s FROM ({select_sql}) {quote('sub')}"
+    )
+    created_at = TransitionLog._meta.get_field("created_at").get_db_prep_value(now, connection)
+    params = [content_type.pk, name, source, target, getattr(actor, "pk", None), reason, created_at, *select_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

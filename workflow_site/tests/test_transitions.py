@@ -122,3 +122,45 @@ def test_race_on_postgresql_exactly_one_wins_the_other_gets_409():
     delegation.refresh_from_db()
     assert delegation.status == Delegation.Status.REVOKED
     assert exception_handler(ConcurrentUpdate(), {}).status_code == 409
+
+
+@pytest.mark.django_db
+def test_bulk_transition_moves_logs_and_refuses_objects_in_other_states(make_user):
+    from django.db.models import Value
+
+    from workflow_site.transitions import apply_bulk_transition
+
+    delegations = DelegationFactory.create_batch(3)
+    admin = make_user("admin")
+    with transaction.atomic():
+        moved = apply_bulk_transition(
+            Delegation.objects.filter(pk__in=[d.pk for d in delegations[:2]]),
+            "revoke",
+            actor=admin,
+            reason="組織調整",
+            also_set={"reason": Value("組織調整")},
+        )
+    assert moved == 2
+    assert list(Delegation.objects.order_by("pk").values_list("status", "reason")) == [
+        ("revoked", "組織調整"),
+        ("revoked", "組織調整"),
+        ("in_force", "公假"),
+    ]
+    logs = TransitionLog.objects.filter(transition="revoke").order_by("object_id")
+    assert [(log.object_id, log.source, log.target, log.actor, log.reason) for log in logs] == [
+        (d.pk, "in_force", "revoked", admin, "組織調整") for d in delegations[:2]
+    ]
+    with pytest.raises(TransitionNotAllowed), transaction.atomic():
+        apply_bulk_transition(Delegation.objects.all(), "revoke", actor=admin)
+    assert Delegation.objects.filter(status="in_force").count() == 1
+    assert TransitionLog.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_bulk_transition_checks_the_actors_right(make_user):
+    from workflow_site.errors import PermissionDenied
+    from workflow_site.transitions import apply_bulk_transition
+
+    DelegationFactory()
+    with pytest.raises(PermissionDenied), transaction.atomic():
+        apply_bulk_transition(Delegation.objects.all(), "revoke", actor=make_user("agency_clerk"))
