@@ -165,6 +165,9 @@ class Notification(StatefulModel):
     last_error = models.TextField(_("最後錯誤"), blank=True)
     next_attempt_at = models.DateTimeField(_("下次嘗試"), null=True, blank=True)
     queued_at = models.DateTimeField(_("排入佇列時間"), null=True, blank=True)
+    # The send task holding the row (its Celery task id, the same when redelivered) and until when.
+    claimed_by = models.CharField(_("寄送工作"), max_length=64, blank=True)
+    claimed_until = models.DateTimeField(_("寄送保留至"), null=True, blank=True)
     sent_at = models.DateTimeField(_("送達時間"), null=True, blank=True)
     read_at = models.DateTimeField(_("已讀時間"), null=True, blank=True)
     created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import logging
 import smtplib
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from email.utils import make_msgid
+from email.header import Header
+from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage, get_connection
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.template import Context, Template
@@ -23,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Delegation
 from accounts.roles import Role
 from workflow_site.errors import NotFound
+from workflow_site.models import TransitionLog
 from workflow_site.roc_calendar.calendar import WorkingCalendar
 from workflow_site.transitions import apply_transition
 
@@ -312,84 +317,139 @@ def _still_open(rows) -> dict[str, set[int]]:
     return result
 
 
-def notifications_send(*, notification_ids: list[int]) -> SendResult:
-    """Send these e-mail notifications over one SMTP connection; each row pending|retrying -> sent | retrying | dead
-    | cancelled, in its own transaction, so a worker killed mid-batch leaves every finished row finished."""
-    now = timezone.now()
-    result = SendResult()
-    rows = list(
-        Notification.objects.filter(pk__in=notification_ids, channel=Channel.EMAIL, digest=False, state__in=OPEN_STATES)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .only("pk", "kind", "object_id", "state")
+def _claim(notification_ids: list[int], claim: str, now: datetime.datetime) -> list[Notification]:
+    """Take the batch's open rows for this send (one UPDATE), then load them (one SELECT).
+
+    A row claimed by another send is skipped until that claim lapses; the same Celery task id, redelivered
+    after its worker died, takes its rows back at once.
+    """
+    lease = datetime.timedelta(seconds=_setting("NOTIFICATION_CLAIM_SECONDS", 600))
+    Notification.objects.filter(
+        pk__in=notification_ids, channel=Channel.EMAIL, digest=False, state__in=OPEN_STATES
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=claim)
+    ).update(claimed_by=claim, claimed_until=now + lease)
+    return list(
+        Notification.objects.filter(pk__in=notification_ids, claimed_by=claim, state__in=OPEN_STATES)
+        .only("pk", "kind", "object_id", "state", "attempts", "to_address", "subject", "body")
         .order_by("pk")
     )
+
+
+def _mark_sent(notification: Notification, claim: str, at: datetime.datetime) -> bool:
+    """pending|retrying -> sent for one row, with its TransitionLog row, in one autocommitted statement.
+
+    The hot path of the send: on PostgreSQL a data-modifying CTE moves the row (guarded by its state and
+    our claim) and logs it at once; elsewhere the ordinary transition helper does the same in a transaction.
+    The transition itself is the one declared on the model (`Notification.mark_sent`).
+    """
+    target = Notification.mark_sent._django_fsm.get_transition(notification.state).target
+    if db_connection.vendor != "postgresql":
+        with transaction.atomic():
+            notification.claimed_by, notification.claimed_until = "", None
+            apply_transition(
+                notification,
+                "mark_sent",
+                actor=None,
+                kwargs={"at": at},
+                update_fields=["attempts", "sent_at", "last_error", "next_attempt_at", "claimed_by", "claimed_until"],
+            )
+        return True
+    quote = db_connection.ops.quote_name
+    table, log_table = quote(Notification._meta.db_table), quote(TransitionLog._meta.db_table)
+    sql = f"""
+        WITH moved AS (
+            UPDATE {table} SET state = %s, attempts = attempts + 1, sent_at = %s, last_error = '',
+                next_attempt_at = NULL, claimed_by = '', claimed_until = NULL
+            WHERE id = %s AND state = %s AND claimed_by = %s
+            RETURNING id
+        )
+        INSERT INTO {log_table} (content_type_id, object_id, transition, source, target, actor_id,
+            acting_for_id, reason, created_at)
+        SELECT %s, id, 'mark_sent', %s, %s, NULL, NULL, '', %s FROM moved
+    """
+    content_type = ContentType.objects.get_for_model(Notification)
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [target, at, notification.pk, notification.state, claim, content_type.pk, notification.state, target, at],
+        )
+        return cursor.rowcount == 1
+
+
+def notifications_send(*, notification_ids: list[int], claim: str | None = None) -> SendResult:
+    """Send these e-mail notifications over one SMTP connection; each row pending|retrying -> sent | retrying |
+    dead | cancelled. Every sent row is committed the moment its message is accepted, so a worker killed
+    mid-batch leaves every finished row finished, and its redelivered task (same `claim`) sends the rest."""
+    now = timezone.now()
+    claim = claim or uuid.uuid4().hex
+    result = SendResult()
+    rows = _claim(notification_ids, claim, now)
     if not rows:
         return result
     still_open = _still_open(rows)
     max_attempts = _setting("NOTIFICATION_MAX_ATTEMPTS", 5)
     connection = None
     try:
-        for row in rows:
-            with transaction.atomic():
-                # SKIP LOCKED: another worker holding this row is sending it right now.
-                notification = (
-                    Notification.objects.select_for_update(skip_locked=True)
-                    .filter(pk=row.pk, state__in=OPEN_STATES)
-                    .first()
-                )
-                if notification is None:
-                    continue
-                if notification.object_id not in still_open.get(notification.kind, ()):
+        for notification in rows:
+            if notification.object_id not in still_open.get(notification.kind, ()):
+                with transaction.atomic():
                     apply_transition(notification, "cancel", actor=None, reason=_("事項已辦理完成，不再提醒。"))
-                    result.cancelled.append(notification.pk)
-                    continue
-                try:
-                    if connection is None:
-                        connection = get_connection(fail_silently=False)
-                        connection.open()
-                    EmailMessage(
-                        subject=notification.subject,
-                        body=notification.body,
-                        to=[notification.to_address],
-                        connection=connection,
-                        headers={
-                            "Message-ID": make_msgid(idstring=f"notification-{notification.pk}", domain="rdec.local"),
-                            "X-RDEC-Notification": str(notification.pk),
-                        },
-                    ).send()
-                except (smtplib.SMTPException, OSError) as exc:
-                    _close_quietly(connection)
-                    connection = None
-                    retry_at = now + _backoff(notification.attempts + 1)
+                result.cancelled.append(notification.pk)
+                continue
+            try:
+                if connection is None:
+                    connection = get_connection(fail_silently=False)
+                    connection.open()
+                EmailMessage(
+                    subject=notification.subject,
+                    body=notification.body,
+                    from_email=_from_header(),
+                    to=[notification.to_address],
+                    connection=connection,
+                    headers={
+                        "Message-ID": make_msgid(idstring=f"notification-{notification.pk}", domain="rdec.local"),
+                        "X-RDEC-Notification": str(notification.pk),
+                    },
+                ).send()
+            except (smtplib.SMTPException, OSError) as exc:
+                _close_quietly(connection)
+                connection = None
+                retry_at = now + _backoff(notification.attempts + 1)
+                error = f"{type(exc).__name__}: {exc}"
+                with transaction.atomic():
+                    # Released: the retry (a new task) claims the row again after the backoff.
+                    notification.claimed_by, notification.claimed_until = "", None
                     apply_transition(
                         notification,
                         "mark_failed",
                         actor=None,
-                        reason=f"{type(exc).__name__}: {exc}"[:500],
-                        kwargs={
-                            "error": f"{type(exc).__name__}: {exc}",
-                            "max_attempts": max_attempts,
-                            "next_attempt_at": retry_at,
-                        },
-                        update_fields=["attempts", "last_error", "next_attempt_at"],
+                        reason=error[:500],
+                        kwargs={"error": error, "max_attempts": max_attempts, "next_attempt_at": retry_at},
+                        update_fields=["attempts", "last_error", "next_attempt_at", "claimed_by", "claimed_until"],
                     )
-                    if notification.state == Notification.State.DEAD:
-                        result.dead.append(notification.pk)
-                    else:
-                        result.retry.append(notification.pk)
-                        result.retry_at = max(filter(None, [result.retry_at, retry_at]))
-                    continue
-                apply_transition(
-                    notification,
-                    "mark_sent",
-                    actor=None,
-                    kwargs={"at": timezone.now()},
-                    update_fields=["attempts", "sent_at", "last_error", "next_attempt_at"],
-                )
+                if notification.state == Notification.State.DEAD:
+                    result.dead.append(notification.pk)
+                else:
+                    result.retry.append(notification.pk)
+                    result.retry_at = max(filter(None, [result.retry_at, retry_at]))
+                continue
+            if _mark_sent(notification, claim, timezone.now()):
                 result.sent.append(notification.pk)
     finally:
         _close_quietly(connection)
     return result
+
+
+@functools.cache
+def _from_header_for(value: str) -> str:
+    name, address = parseaddr(value)
+    return formataddr((str(Header(name, "utf-8")), address)) if name else address
+
+
+def _from_header() -> str:
+    """DEFAULT_FROM_EMAIL with its display name encoded once, not once per message."""
+    return _from_header_for(settings.DEFAULT_FROM_EMAIL)
 
 
 def _close_quietly(connection) -> None:

@@ -16,10 +16,13 @@ def scan_deadlines() -> dict:
     return {"created": result.created, "enqueued": result.enqueued_count}
 
 
-@shared_task
-def send_notifications(notification_ids: list[int]) -> dict:
-    """Send a batch over one SMTP connection; failed rows come back after their backoff."""
-    result = services.notifications_send(notification_ids=notification_ids)
+@shared_task(bind=True)
+def send_notifications(self, notification_ids: list[int]) -> dict:
+    """Send a batch over one SMTP connection; failed rows come back after their backoff.
+
+    The task id claims the rows: redelivered after a lost worker, the same id takes them back at once.
+    """
+    result = services.notifications_send(notification_ids=notification_ids, claim=self.request.id)
     if result.retry:
         send_notifications.apply_async(args=[result.retry], eta=result.retry_at)
     return {"sent": len(result.sent), "retry": len(result.retry), "dead": len(result.dead)}

@@ -212,3 +212,36 @@ def test_reminder_rules_are_validated_in_traditional_chinese(fields, field, mess
     with pytest.raises(ValidationError) as exc:
         services.reminder_rule_create(**{**base, **fields})
     assert message in str(exc.value.message_dict[field])
+
+
+def test_a_row_claimed_by_a_running_send_is_left_alone_but_its_redelivery_takes_it_back(office):
+    _agency, clerk, _head = office
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    result = scan("2025-03-05")
+    batch = result.enqueued[0]
+    # Another send holds the row (its worker is busy with it): nothing is sent twice.
+    Notification.objects.filter(pk__in=batch).update(
+        claimed_by="task-a", claimed_until=datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+    )
+    assert services.notifications_send(notification_ids=batch, claim="task-b").sent == []
+    assert mail.outbox == []
+    # The same task, redelivered after its worker died, takes its rows back at once.
+    assert services.notifications_send(notification_ids=batch, claim="task-a").sent == batch
+    assert len(mail.outbox) == 1
+    row = Notification.objects.get(pk=batch[0])
+    assert (row.state, row.claimed_by, row.claimed_until) == ("sent", "", None)
+
+
+def test_the_portable_path_marks_sent_like_the_postgresql_one(office, monkeypatch):
+    """SQLite (make run) has no data-modifying CTE: the transition helper does the same work."""
+    _agency, clerk, _head = office
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    result = scan("2025-03-05")
+    monkeypatch.setattr(services.db_connection, "vendor", "sqlite")
+    send_all(result)
+    row = Notification.objects.get()
+    assert (row.state, row.attempts, row.claimed_by) == ("sent", 1, "")
+    log = TransitionLog.objects.get(object_id=row.pk)
+    assert (log.transition, log.source, log.target) == ("mark_sent", "pending", "sent")

@@ -174,6 +174,8 @@ NOTIFICATION_SEND_BATCH = env.int("NOTIFICATION_SEND_BATCH", default=50)
 NOTIFICATION_LOOKBACK_DAYS = env.int("NOTIFICATION_LOOKBACK_DAYS", default=60)
 # A queued batch not sent after this long is assumed lost (file-system broker, purged queue) and queued again.
 NOTIFICATION_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATION_REQUEUE_AFTER_SECONDS", default=3600)
+# How long a send task holds the rows it claimed; a redelivered task (same id) takes them back at once.
+NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
