@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class PlanControlConfig(AppConfig):
     name = "plan_control"
     verbose_name = _("計畫管制與考核")
+
+    def ready(self) -> None:
+        from notifications import registry
+
+        from .deadlines import SOURCES
+
+        for source in SOURCES:
+            registry.register(source)

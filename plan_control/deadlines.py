@@ -1,0 +1,183 @@
+"""Plan control's deadlines, told to the reminder engine."""
+
+import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role, user_roles
+from notifications.registry import DeadlineSource, DueItem
+from workflow_site.roc_calendar.calendar import add_working_days
+
+from .models import ControlledPlan, ControlYear, ProgressReport
+
+REPORT_DUE = "plan_control.report_due"
+RETURNED = "plan_control.report_returned"
+ACCEPTANCE = "plan_control.acceptance"
+LAG_ALERT = "plan_control.lag_alert"
+ACCEPTANCE_WORKING_DAYS = 5  # RDEC accepts or returns a report within a working week of submission
+
+
+def _people(agency_ids, role: str) -> dict[int, tuple[int, ...]]:
+    people: dict[int, list[int]] = {}
+    for pk, agency_id in User.objects.filter(
+        is_active=True, groups__name=role, agency_id__in=set(agency_ids)
+    ).values_list("pk", "agency_id"):
+        people.setdefault(agency_id, []).append(pk)
+    return {agency: tuple(pks) for agency, pks in people.items()}
+
+
+def _items(queryset, recipients, due_of, title_of, *, rdec_work=False):
+    reports = list(queryset.select_related("plan").order_by("pk"))
+    who = recipients(reports)
+    for r in reports:
+        yield DueItem(
+            object_id=r.pk,
+            title=title_of(r),
+            due_date=due_of(r),
+            recipient_ids=who(r),
+            agency_id=r.agency_id,
+            url=f"/plan-control/reports/{r.pk}/",
+            rdec_work=rdec_work,
+        )
+
+
+def _clerks(reports):
+    people = _people({r.agency_id for r in reports}, Role.AGENCY_CLERK)
+    return lambda r: people.get(r.agency_id, ())
+
+
+def _heads(reports):
+    people = _people({r.agency_id for r in reports}, Role.AGENCY_HEAD)
+    return lambda r: people.get(r.agency_id, ())
+
+
+def _officers(reports):
+    officers = tuple(User.objects.filter(is_active=True, groups__name=Role.RDEC_OFFICER).values_list("pk", flat=True))
+    return lambda r: (r.plan.officer_id,) if r.plan.officer_id else officers
+
+
+def _title(r) -> str:
+    return f"{r.plan.code} {r.plan.title}（{r.year}年{r.month}月進度）"
+
+
+OPEN_PLAN = Q(plan__status=ControlledPlan.Status.IN_EXECUTION)
+
+
+# 1. Reports to fill in by the monthly deadline: the agency's clerks.
+def report_due(start, end):
+    return _items(
+        ProgressReport.objects.filter(OPEN_PLAN, status=ProgressReport.Status.PENDING, due_date__range=(start, end)),
+        _clerks,
+        lambda r: r.due_date,
+        _title,
+    )
+
+
+def report_due_open(ids):
+    return set(
+        ProgressReport.objects.filter(pk__in=ids, status=ProgressReport.Status.PENDING).values_list("pk", flat=True)
+    )
+
+
+def report_due_for_user(user):
+    if not user.agency_id or Role.AGENCY_CLERK not in user_roles(user):
+        return []
+    return _items(
+        ProgressReport.objects.filter(OPEN_PLAN, status=ProgressReport.Status.PENDING, agency_id=user.agency_id),
+        _clerks,
+        lambda r: r.due_date,
+        _title,
+    )
+
+
+# 2. Returned reports to correct, due by the same deadline (or at once when it has passed).
+def returned(start, end):
+    return _items(
+        ProgressReport.objects.filter(OPEN_PLAN, status=ProgressReport.Status.RETURNED, due_date__range=(start, end)),
+        _clerks,
+        lambda r: r.due_date,
+        lambda r: f"退回修正：{_title(r)}",
+    )
+
+
+def returned_open(ids):
+    return set(
+        ProgressReport.objects.filter(pk__in=ids, status=ProgressReport.Status.RETURNED).values_list("pk", flat=True)
+    )
+
+
+def returned_for_user(user):
+    if not user.agency_id or Role.AGENCY_CLERK not in user_roles(user):
+        return []
+    return _items(
+        ProgressReport.objects.filter(OPEN_PLAN, status=ProgressReport.Status.RETURNED, agency_id=user.agency_id),
+        _clerks,
+        lambda r: r.due_date,
+        lambda r: f"退回修正：{_title(r)}",
+    )
+
+
+# 3. Submitted reports waiting for RDEC's acceptance: the plan's officer (or every officer).
+def _acceptance_due(r):
+    return add_working_days(timezone.localdate(r.submitted_at), ACCEPTANCE_WORKING_DAYS)
+
+
+def acceptance(start, end):
+    # Narrowed in SQL by submission date (five working days are at most two calendar weeks), exact in Python.
+    qs = ProgressReport.objects.filter(
+        status=ProgressReport.Status.SUBMITTED,
+        submitted_at__date__range=(start - datetime.timedelta(days=14), end),
+    )
+    items = _items(qs, _officers, _acceptance_due, lambda r: f"待審核：{_title(r)}", rdec_work=True)
+    return [i for i in items if start <= i.due_date <= end]
+
+
+def acceptance_open(ids):
+    return set(
+        ProgressReport.objects.filter(pk__in=ids, status=ProgressReport.Status.SUBMITTED).values_list("pk", flat=True)
+    )
+
+
+def acceptance_for_user(user):
+    if Role.RDEC_OFFICER not in user_roles(user):
+        return []
+    qs = ProgressReport.objects.filter(status=ProgressReport.Status.SUBMITTED).filter(
+        Q(plan__officer=user) | Q(plan__officer__isnull=True)
+    )
+    return _items(qs, _officers, _acceptance_due, lambda r: f"待審核：{_title(r)}", rdec_work=True)
+
+
+# 4. A plan lagging for the year's alert number of months in a row: the agency head is told once.
+COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)
+
+
+def lag_alert(start, end):
+    levels = dict(ControlYear.objects.values_list("year", "alert_after_months"))
+    qs = ProgressReport.objects.filter(
+        status__in=COUNTED,
+        lagging=True,
+        consecutive_lagging__gte=min(levels.values(), default=3),
+        submitted_at__date__range=(start, end),
+    )
+    items = _items(
+        qs,
+        _heads,
+        lambda r: timezone.localdate(r.submitted_at),
+        lambda r: f"連續 {r.consecutive_lagging} 個月落後：{_title(r)}",
+    )
+    reports = {r.pk: r for r in qs.only("pk", "year", "consecutive_lagging")}
+    return [i for i in items if reports[i.object_id].consecutive_lagging >= levels.get(reports[i.object_id].year, 3)]
+
+
+def lag_alert_open(ids):
+    return set(ProgressReport.objects.filter(pk__in=ids, status__in=COUNTED, lagging=True).values_list("pk", flat=True))
+
+
+SOURCES = [
+    DeadlineSource(REPORT_DUE, "月進度填報期限", ProgressReport, report_due, report_due_open, report_due_for_user),
+    DeadlineSource(RETURNED, "退回月報修正", ProgressReport, returned, returned_open, returned_for_user),
+    DeadlineSource(ACCEPTANCE, "月報待審核", ProgressReport, acceptance, acceptance_open, acceptance_for_user),
+    DeadlineSource(LAG_ALERT, "計畫連續落後", ProgressReport, lag_alert, lag_alert_open, None),
+]

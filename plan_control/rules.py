@@ -1,0 +1,24 @@
+"""Who may do what in plan control."""
+
+import rules
+
+from accounts.roles import Role, user_roles
+
+
+@rules.predicate
+def runs_control(user) -> bool:
+    return bool({Role.RDEC_OFFICER, Role.ADMIN} & user_roles(user))
+
+
+@rules.predicate
+def reports_for_agency(user, report) -> bool:
+    return (
+        report is not None
+        and user.agency_id is not None
+        and report.agency_id == user.agency_id
+        and bool({Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(user))
+    )
+
+
+rules.add_perm("plan_control.run_control", runs_control)
+rules.add_perm("plan_control.report_progress", reports_for_agency)

@@ -1,0 +1,144 @@
+"""Reads of plan control: who sees which plans and reports, and the monthly analysis in SQL."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from django.db.models import Count, FilteredRelation, Q, QuerySet
+
+from accounts.roles import Role, user_roles
+from accounts.selectors import acting_principals
+
+from .models import ControlledPlan, ControlYear, ProgressReport
+
+RDEC_ROLES = {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN}
+COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)
+ACTIVE_PLAN_STATES = (ControlledPlan.Status.IN_EXECUTION, ControlledPlan.Status.COMPLETED)
+
+
+def _agency_ids(user) -> set[int]:
+    ids = {user.agency_id} if user.agency_id else set()
+    return ids | {p.agency_id for p in acting_principals(user) if p.agency_id}
+
+
+def _visible(user) -> Q:
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    if RDEC_ROLES & user_roles(user):
+        return Q()
+    return Q(agency_id__in=_agency_ids(user))
+
+
+def plan_list(*, viewer) -> QuerySet[ControlledPlan]:
+    """RDEC staff see every plan; agencies their own (and those of whom they stand in for)."""
+    return ControlledPlan.objects.filter(_visible(viewer)).select_related("agency").order_by("year", "code")
+
+
+def report_list(*, viewer) -> QuerySet[ProgressReport]:
+    return (
+        ProgressReport.objects.filter(_visible(viewer))
+        .select_related("plan", "agency")
+        .order_by("year", "month", "plan__code")
+    )
+
+
+def largest_remainder(counts: list[int], *, places: int = 1) -> list[Decimal]:
+    """Percentages of `counts` rounded to `places` decimals that still sum to exactly 100 (Hamilton's method)."""
+    total = sum(counts)
+    if total == 0:
+        return [Decimal(0).quantize(Decimal(1).scaleb(-places)) for _ in counts]
+    unit = Decimal(1).scaleb(-places)
+    exact = [Decimal(c) * 100 / total for c in counts]
+    floors = [e.quantize(unit, rounding=ROUND_DOWN) for e in exact]
+    leftover = int(((Decimal(100) - sum(floors)) / unit).to_integral_value())
+    order = sorted(range(len(counts)), key=lambda i: (exact[i] - floors[i], counts[i]), reverse=True)
+    for i in order[:leftover]:
+        floors[i] += unit
+    return floors
+
+
+def monthly_analysis(*, year: int, month: int) -> dict:
+    """月分析報告 for a month: on track (completed or lagging below the threshold), lagging, not reported;
+    by agency; the lagging plans. Three queries, whatever the number of plans: counting happens in SQL."""
+    plans = ControlledPlan.objects.filter(year=year, status__in=ACTIVE_PLAN_STATES).annotate(
+        month_report=FilteredRelation("reports", condition=Q(reports__month=month))
+    )
+    counted = Q(month_report__status__in=COUNTED)
+    by_agency = list(
+        plans.values("agency_id", "agency__code", "agency__name")
+        .annotate(
+            total=Count("pk"),
+            lagging=Count("pk", filter=counted & Q(month_report__lagging=True)),
+            on_track=Count("pk", filter=counted & Q(month_report__lagging=False)),
+        )
+        .order_by("agency__code")
+    )
+    total = sum(row["total"] for row in by_agency)
+    lagging = sum(row["lagging"] for row in by_agency)
+    on_track = sum(row["on_track"] for row in by_agency)
+    not_reported = total - lagging - on_track
+    on_track_pct, lagging_pct, not_reported_pct = largest_remainder([on_track, lagging, not_reported])
+    lagging_reports = (
+        ProgressReport.objects.filter(
+            year=year, month=month, status__in=COUNTED, lagging=True, plan__status__in=ACTIVE_PLAN_STATES
+        )
+        .select_related("plan", "agency")
+        .order_by("-lag_points", "plan__code")
+    )
+    settings_row = ControlYear.objects.filter(year=year).first()
+    return {
+        "year": year,
+        "month": month,
+        "threshold": settings_row.lag_threshold if settings_row else Decimal("5.0"),
+        "total": total,
+        "on_track": {"count": on_track, "percent": on_track_pct},
+        "lagging": {"count": lagging, "percent": lagging_pct},
+        "not_reported": {"count": not_reported, "percent": not_reported_pct},
+        "by_agency": [
+            {
+                "agency": row["agency_id"],
+                "agency_code": row["agency__code"],
+                "agency_name": row["agency__name"],
+                "total": row["total"],
+                "on_track": row["on_track"],
+                "lagging": row["lagging"],
+                "not_reported": row["total"] - row["on_track"] - row["lagging"],
+            }
+            for row in by_agency
+        ],
+        "lagging_plans": [
+            {
+                "plan": r.plan_id,
+                "code": r.plan.code,
+                "title": r.plan.title,
+                "agency": r.agency_id,
+                "agency_name": r.agency.name,
+                "planned_percent": r.planned_percent,
+                "actual_percent": r.actual_percent,
+                "lag_points": r.lag_points,
+                "lag_reason": r.lag_reason,
+                "remedy": r.remedy,
+                "consecutive_months": r.consecutive_lagging,
+            }
+            for r in lagging_reports
+        ],
+    }
+
+
+def lagging_share_by_month(*, year: int) -> list[dict]:
+    """For the board's chart: per month, plans reported lagging out of plans in control. One query."""
+    rows = (
+        ProgressReport.objects.filter(year=year, plan__status__in=ACTIVE_PLAN_STATES)
+        .values("month")
+        .annotate(total=Count("pk"), lagging=Count("pk", filter=Q(status__in=COUNTED, lagging=True)))
+        .order_by("month")
+    )
+    return [
+        {
+            **row,
+            "percent": (Decimal(row["lagging"]) * 100 / row["total"]).quantize(Decimal("0.1"))
+            if row["total"]
+            else Decimal(0),
+        }
+        for row in rows
+    ]

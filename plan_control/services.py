@@ -1,0 +1,314 @@
+"""Every write of plan control: plans, the import, monthly report slots and their lifecycle."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Agency
+from workflow_site.bulk import copy_rows
+from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.roc_calendar.calendar import WorkingCalendar
+from workflow_site.transitions import apply_transition
+
+from . import selectors
+from .imports import ImportRow, read_plan_rows
+from .models import ControlledPlan, ControlYear, ProgressReport, planned_progress_problem
+
+REPORT_FIELDS = ("actual_percent", "budget_executed", "narrative", "lag_reason", "remedy")
+
+
+def _require(actor, perm: str, obj=None) -> None:
+    if actor is not None and not actor.has_perm(perm, obj):
+        raise PermissionDenied()
+
+
+def control_year(year: int) -> ControlYear:
+    """The year's settings, created with the defaults the first time the year is used."""
+    settings_row, _created = ControlYear.objects.get_or_create(year=year)
+    return settings_row
+
+
+def report_due_date(year: int, month: int, day: int) -> datetime.date:
+    """The monthly deadline for `month`'s report: `day` of the following month, moved to a working day."""
+    calendar = WorkingCalendar()
+    ad_year = year + 1911
+    next_year, next_month = (ad_year + 1, 1) if month == 12 else (ad_year, month + 1)
+    return calendar.monthly_deadline(next_year, next_month, day)
+
+
+def _validate_rows(rows: list[ImportRow], year: int) -> list[dict]:
+    """Every problem of every row, with its row number: the import is all or nothing."""
+    errors = []
+    agencies = dict(Agency.objects.filter(code__in={r.agency_code for r in rows}).values_list("code", "pk"))
+    taken = set(
+        ControlledPlan.objects.filter(year=year, code__in={r.code for r in rows}).values_list("code", flat=True)
+    )
+    seen: dict[str, int] = {}
+    for row in rows:
+        problems = []
+        if not row.code:
+            problems.append(_("缺少計畫編號"))
+        elif row.code in taken:
+            problems.append(_("計畫編號 %(code)s 已存在於本年度") % {"code": row.code})
+        elif row.code in seen:
+            problems.append(_("計畫編號 %(code)s 與第 %(row)d 列重複") % {"code": row.code, "row": seen[row.code]})
+        else:
+            seen[row.code] = row.number
+        if row.agency_code not in agencies:
+            problems.append(_("未知的機關代碼 %(code)s") % {"code": row.agency_code or "（空白）"})
+        if not row.title:
+            problems.append(_("缺少計畫名稱"))
+        try:
+            budget = int(Decimal(row.budget.replace(",", "")))
+            if budget < 0 or Decimal(row.budget.replace(",", "")) != budget:
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            problems.append(_("預算須為非負整數（新臺幣元）：%(v)s") % {"v": row.budget or "（空白）"})
+        problem = planned_progress_problem(row.planned)
+        if problem:
+            problems.append(problem)
+        errors += [{"row": row.number, "message": message} for message in problems]
+    return errors
+
+
+@transaction.atomic
+def plans_import(*, actor, year: int, upload) -> int:
+    """Import a year's plans from ODS, XLSX or CSV (UTF-8 with or without BOM, or Big5), all or nothing.
+
+    Raises ValidationError({"errors": [{"row", "message"}, ...]}) listing every bad row; nothing is saved then.
+    """
+    _require(actor, "plan_control.run_control")
+    rows = read_plan_rows(upload)
+    errors = _validate_rows(rows, year)
+    if errors:
+        raise ValidationError({"errors": errors})
+    control_year(year)
+    agencies = dict(Agency.objects.filter(code__in={r.agency_code for r in rows}).values_list("code", "pk"))
+    now = timezone.now()
+    try:
+        return copy_rows(
+            ControlledPlan,
+            ["year", "code", "agency", "title", "budget", "planned_progress", "status", "created_at"],
+            (
+                (
+                    year,
+                    row.code,
+                    agencies[row.agency_code],
+                    row.title,
+                    int(Decimal(row.budget.replace(",", ""))),
+                    [float(Decimal(str(v))) for v in row.planned],
+                    ControlledPlan.Status.REGISTERED,
+                    now,
+                )
+                for row in rows
+            ),
+        )
+    except IntegrityError as exc:  # a concurrent import took a code between our check and our insert
+        raise Conflict(_("計畫編號與同時進行的匯入重複，請重新匯入。"), code="duplicate_code") from exc
+
+
+def _plan(plan_id: int, viewer) -> ControlledPlan:
+    try:
+        return selectors.plan_list(viewer=viewer).select_for_update(of=("self",)).get(pk=plan_id)
+    except ControlledPlan.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+@transaction.atomic
+def plan_start(*, plan_id: int, actor) -> ControlledPlan:
+    """registered -> in_execution: RDEC approved the work plan; monthly reporting begins."""
+    plan = _plan(plan_id, actor)
+    apply_transition(plan, "start", actor=actor)
+    return plan
+
+
+@transaction.atomic
+def plan_complete(*, plan_id: int, actor) -> ControlledPlan:
+    """in_execution -> completed."""
+    plan = _plan(plan_id, actor)
+    apply_transition(plan, "complete", actor=actor)
+    return plan
+
+
+@transaction.atomic
+def plan_terminate(*, plan_id: int, actor, reason: str) -> ControlledPlan:
+    """registered | in_execution -> terminated, with the reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明終止理由。")]})
+    plan = _plan(plan_id, actor)
+    apply_transition(plan, "terminate", actor=actor, reason=reason)
+    return plan
+
+
+@transaction.atomic
+def report_open(*, actor, plan_id: int, month: int) -> ProgressReport:
+    """An RDEC officer opens one plan's report slot for a month; a second slot for the same month is a 409."""
+    _require(actor, "plan_control.run_control")
+    if not 1 <= month <= 12:
+        raise ValidationError({"month": [_("月份須介於 1 到 12。")]})
+    plan = _plan(plan_id, actor)
+    if plan.status != ControlledPlan.Status.IN_EXECUTION:
+        raise TransitionNotAllowed(_("計畫不在執行中，不能開啟月報。"), code="plan_not_in_execution")
+    if ProgressReport.objects.filter(plan=plan, month=month).exists():
+        raise Conflict(_("此計畫 %(m)d 月的月報已開啟。") % {"m": month}, code="duplicate_report")
+    settings_row = control_year(plan.year)
+    report = ProgressReport(
+        plan=plan,
+        year=plan.year,
+        month=month,
+        agency_id=plan.agency_id,
+        due_date=report_due_date(plan.year, month, settings_row.report_day),
+        planned_percent=plan.planned_for(month),
+    )
+    report.full_clean()
+    try:
+        with transaction.atomic():
+            report.save()
+    except IntegrityError as exc:  # opened by the monthly task at the same moment
+        raise Conflict(_("此計畫 %(m)d 月的月報已開啟。") % {"m": month}, code="duplicate_report") from exc
+    return report
+
+
+@transaction.atomic
+def reports_open_for_month(*, year: int, month: int) -> int:
+    """Open the month's slot for every plan in execution (the beat task on the 1st); idempotent."""
+    settings_row = control_year(year)
+    due = report_due_date(year, month, settings_row.report_day)
+    plans = ControlledPlan.objects.filter(year=year, status=ControlledPlan.Status.IN_EXECUTION).exclude(
+        reports__month=month
+    )
+    slots = [
+        ProgressReport(
+            plan_id=pk,
+            year=year,
+            month=month,
+            agency_id=agency_id,
+            due_date=due,
+            planned_percent=ControlledPlan(planned_progress=curve).planned_for(month),
+        )
+        for pk, agency_id, curve in plans.values_list("pk", "agency_id", "planned_progress")
+    ]
+    # ignore_conflicts: the unique (plan, month) key makes a second run, or a racing officer, harmless.
+    ProgressReport.objects.bulk_create(slots, batch_size=5000, ignore_conflicts=True)
+    return len(slots)
+
+
+def _report(report_id: int, viewer) -> ProgressReport:
+    try:
+        return (
+            selectors.report_list(viewer=viewer)
+            .select_for_update(of=("self",))
+            .select_related("plan")
+            .get(pk=report_id)
+        )
+    except ProgressReport.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+def _previous(report: ProgressReport) -> ProgressReport | None:
+    if report.month == 1:
+        return None
+    return ProgressReport.objects.filter(plan_id=report.plan_id, month=report.month - 1).first()
+
+
+def _check_figures(report: ProgressReport, previous: ProgressReport | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if report.actual_percent is not None:
+        if not 0 <= report.actual_percent <= 100:
+            errors["actual_percent"] = [_("實際進度須介於 0 到 100。")]
+        elif (
+            previous is not None
+            and previous.actual_percent is not None
+            and report.actual_percent < previous.actual_percent
+            and not report.lag_reason.strip()
+        ):
+            errors["actual_percent"] = [
+                _("實際累計進度 %(now)s%% 低於上月的 %(before)s%%，請於落後原因說明。")
+                % {"now": report.actual_percent, "before": previous.actual_percent}
+            ]
+    if report.budget_executed is not None and report.budget_executed < 0:
+        errors["budget_executed"] = [_("預算執行數不得為負數。")]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def report_update(*, actor, report_id: int, **fields) -> ProgressReport:
+    """The agency fills in its figures while the report is pending or returned."""
+    report = _report(report_id, actor)
+    _require(actor, "plan_control.report_progress", report)
+    if report.status not in (ProgressReport.Status.PENDING, ProgressReport.Status.RETURNED):
+        raise TransitionNotAllowed(_("已填報的月報不能再修改。"), code="report_locked")
+    unknown = set(fields) - set(REPORT_FIELDS)
+    if unknown:
+        raise ValidationError({key: [_("此欄位不可修改。")] for key in unknown})
+    for key, value in fields.items():
+        setattr(report, key, value if value is not None or key in ("actual_percent", "budget_executed") else "")
+    _check_figures(report, _previous(report))
+    report.full_clean()
+    report.save(update_fields=list(fields))
+    return report
+
+
+@transaction.atomic
+def report_submit(*, actor, report_id: int) -> ProgressReport:
+    """pending | returned -> submitted: the lag is measured against the year's threshold; the consecutive
+    lagging months counted (reaching the year's alert level reminds the agency head)."""
+    report = _report(report_id, actor)
+    if report.actual_percent is None:
+        raise ValidationError({"actual_percent": [_("請填寫實際累計進度。")]})
+    if report.budget_executed is None:
+        raise ValidationError({"budget_executed": [_("請填寫預算執行數。")]})
+    previous = _previous(report)
+    _check_figures(report, previous)
+    threshold = control_year(report.year).lag_threshold
+    lag_points = report.planned_percent - report.actual_percent
+    lagging = report.actual_percent < 100 and lag_points >= threshold
+    if lagging and not (report.lag_reason.strip() and report.remedy.strip()):
+        raise ValidationError(
+            {"lag_reason": [_("進度落後 %(p)s 個百分點，請填寫落後原因與因應對策。") % {"p": lag_points}]}
+        )
+    counted = previous is not None and previous.status in (
+        ProgressReport.Status.SUBMITTED,
+        ProgressReport.Status.ACCEPTED,
+    )
+    consecutive = (previous.consecutive_lagging + 1 if counted and previous.lagging else 1) if lagging else 0
+    apply_transition(
+        report,
+        "submit",
+        actor=actor,
+        kwargs={"at": timezone.now(), "lag_points": lag_points, "lagging": lagging, "consecutive": consecutive},
+        update_fields=["submitted_at", "lag_points", "lagging", "consecutive_lagging"],
+    )
+    return report
+
+
+@transaction.atomic
+def report_accept(*, actor, report_id: int) -> ProgressReport:
+    """submitted -> accepted (RDEC officer)."""
+    report = _report(report_id, actor)
+    apply_transition(report, "accept", actor=actor)
+    return report
+
+
+@transaction.atomic
+def report_return(*, actor, report_id: int, reason: str) -> ProgressReport:
+    """submitted -> returned with the reason; the agency corrects and submits again."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明退回理由。")]})
+    report = _report(report_id, actor)
+    apply_transition(
+        report,
+        "return_for_correction",
+        actor=actor,
+        reason=reason,
+        kwargs={"reason": reason},
+        update_fields=["return_reason"],
+    )
+    return report
