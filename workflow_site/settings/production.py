@@ -3,11 +3,17 @@
 Deployment checklist: https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 """
 
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
-SECRET_KEY = env("DJANGO_SECRET_KEY")  # required: no default
+if not os.environ.get("DJANGO_SECRET_KEY"):  # required: no default (read as is, see base.py)
+    raise ImproperlyConfigured("Set the DJANGO_SECRET_KEY environment variable.")
+SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

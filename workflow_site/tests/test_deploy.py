@@ -17,7 +17,8 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
     env = {
         **deployment_environ(),
         "DJANGO_SETTINGS_MODULE": "workflow_site.settings.production",
-        "DJANGO_SECRET_KEY": get_random_secret_key() + get_random_secret_key(),
+        # Starts with "$" on purpose: django-environ would take it for a reference to another variable.
+        "DJANGO_SECRET_KEY": "$" + get_random_secret_key() + get_random_secret_key(),
         "DJANGO_ALLOWED_HOSTS": "rdec.kcg.example.gov.tw",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rdec",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
