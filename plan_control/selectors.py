@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, FilteredRelation, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 
 from accounts.roles import Role, user_roles
 from accounts.selectors import acting_principals
@@ -40,6 +40,29 @@ def report_list(*, viewer) -> QuerySet[ProgressReport]:
         .select_related("plan", "agency")
         .order_by("year", "month", "plan__code")
     )
+
+
+def board_plans(*, viewer, year: int, month: int, agency=None, lagging_only: bool = False):
+    """The year's plans in control (in execution or completed, as monthly_analysis counts them) that `viewer` may
+    see, each with its `month` report's figures annotated (null when no slot was opened). One query."""
+    plans = (
+        plan_list(viewer=viewer)
+        .filter(year=year, status__in=ACTIVE_PLAN_STATES)
+        .annotate(month_report=FilteredRelation("reports", condition=Q(reports__month=month)))
+        .annotate(
+            report_id=F("month_report__id"),
+            report_status=F("month_report__status"),
+            report_planned=F("month_report__planned_percent"),
+            report_actual=F("month_report__actual_percent"),
+            report_lag=F("month_report__lag_points"),
+            report_lagging=F("month_report__lagging"),
+        )
+    )
+    if agency is not None:
+        plans = plans.filter(agency=agency)
+    if lagging_only:
+        plans = plans.filter(month_report__status__in=COUNTED, month_report__lagging=True)
+    return plans
 
 
 def largest_remainder(counts: list[int], *, places: int = 1) -> list[Decimal]:

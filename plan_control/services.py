@@ -23,6 +23,15 @@ from .models import ControlledPlan, ControlYear, ProgressReport, planned_progres
 REPORT_FIELDS = ("actual_percent", "budget_executed", "narrative", "lag_reason", "remedy")
 
 
+class ImportRejected(ValidationError):
+    """An import refused row by row: `rows` is [{"row", "message"}, ...] for the API's 400 `{"errors": rows}`;
+    as a Django ValidationError its messages read 「第 n 列：...」 under "errors"."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+        super().__init__({"errors": [_("第 %(row)d 列：%(message)s") % r for r in rows]})
+
+
 def _require(actor, perm: str, obj=None) -> None:
     if actor is not None and not actor.has_perm(perm, obj):
         raise PermissionDenied()
@@ -81,13 +90,13 @@ def _validate_rows(rows: list[ImportRow], year: int) -> list[dict]:
 def plans_import(*, actor, year: int, upload) -> int:
     """Import a year's plans from ODS, XLSX or CSV (UTF-8 with or without BOM, or Big5), all or nothing.
 
-    Raises ValidationError({"errors": [{"row", "message"}, ...]}) listing every bad row; nothing is saved then.
+    Raises ImportRejected (a ValidationError) listing every bad row in `rows`; nothing is saved then.
     """
     _require(actor, "plan_control.run_control")
     rows = read_plan_rows(upload)
     errors = _validate_rows(rows, year)
     if errors:
-        raise ValidationError({"errors": errors})
+        raise ImportRejected(errors)
     control_year(year)
     agencies = dict(Agency.objects.filter(code__in={r.agency_code for r in rows}).values_list("code", "pk"))
     now = timezone.now()
@@ -261,6 +270,7 @@ def report_submit(*, actor, report_id: int) -> ProgressReport:
     """pending | returned -> submitted: the lag is measured against the year's threshold; the consecutive
     lagging months counted (reaching the year's alert level reminds the agency head)."""
     report = _report(report_id, actor)
+    _require(actor, "plan_control.report_progress", report)
     if report.actual_percent is None:
         raise ValidationError({"actual_percent": [_("請填寫實際累計進度。")]})
     if report.budget_executed is None:

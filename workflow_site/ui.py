@@ -35,6 +35,15 @@ class ProposalsApplication(Application):
     index_path = path("", RedirectView.as_view(pattern_name="proposals:list"), name="index")
 
 
+class PlanControlApplication(Application):
+    """列管計畫: the menu entry; the pages themselves are the custom views under /plan-control/."""
+
+    title = _("列管計畫")
+    icon = "insights"
+    app_name = "control"
+    index_path = path("", RedirectView.as_view(pattern_name="plan_control:board"), name="index")
+
+
 class RdecSite(Site):
     title = _("研考會工作流程系統")
     primary_color = "#1b4f72"
@@ -43,11 +52,12 @@ class RdecSite(Site):
 
 
 site = RdecSite(
-    viewsets=[DirectoryApplication(), ProposalsApplication()],
+    viewsets=[DirectoryApplication(), ProposalsApplication(), PlanControlApplication()],
     # The processes' own pages (grids, score sheets, boards) live inside the site, so they get its menu.
     urlpatterns=[
         path("notifications/", include("notifications.urls")),
         path("reviews/", include("reviews.urls")),
         path("proposals/", include("proposals.urls")),
+        path("plan-control/", include("plan_control.urls")),
     ],
 )

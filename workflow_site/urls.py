@@ -7,6 +7,7 @@ from viewflow.contrib.auth import AuthViewset
 
 from accounts import api as accounts_api
 from notifications import api as notifications_api
+from plan_control import api as plan_control_api
 from proposals import api as proposals_api
 from reviews import api as reviews_api
 
@@ -22,10 +23,13 @@ router.register("adoptions", proposals_api.AdoptionViewSet, basename="adoption")
 router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
 router.register("score-sheets", reviews_api.ScoreSheetViewSet, basename="score-sheet")
 router.register("panels", reviews_api.PanelViewSet, basename="panel")
+router.register("plans", plan_control_api.PlanViewSet, basename="plan")
+router.register("progress-reports", plan_control_api.ProgressReportViewSet, basename="progress-report")
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("me/", accounts_api.me, name="api-me"),
+    path("monthly-analysis/", plan_control_api.monthly_analysis, name="api-monthly-analysis"),
     *router.urls,
 ]
 

@@ -9,111 +9,246 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_role_groups'),
+        ("accounts", "0002_role_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ControlYear',
+            name="ControlYear",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(unique=True, verbose_name='年度（民國）')),
-                ('lag_threshold', models.DecimalField(decimal_places=1, default=Decimal('5.0'), max_digits=4, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='落後門檻（百分點）')),
-                ('report_day', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='每月填報期限日')),
-                ('alert_after_months', models.PositiveSmallIntegerField(default=3, verbose_name='連續落後幾個月通知機關首長')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField(unique=True, verbose_name="年度（民國）")),
+                (
+                    "lag_threshold",
+                    models.DecimalField(
+                        decimal_places=1,
+                        default=Decimal("5.0"),
+                        max_digits=4,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                        verbose_name="落後門檻（百分點）",
+                    ),
+                ),
+                (
+                    "report_day",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(28),
+                        ],
+                        verbose_name="每月填報期限日",
+                    ),
+                ),
+                (
+                    "alert_after_months",
+                    models.PositiveSmallIntegerField(default=3, verbose_name="連續落後幾個月通知機關首長"),
+                ),
             ],
             options={
-                'verbose_name': '管制年度',
-                'verbose_name_plural': '管制年度',
-                'ordering': ['-year'],
+                "verbose_name": "管制年度",
+                "verbose_name_plural": "管制年度",
+                "ordering": ["-year"],
             },
         ),
         migrations.CreateModel(
-            name='ControlledPlan',
+            name="ControlledPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='年度（民國）')),
-                ('code', models.CharField(max_length=32, verbose_name='計畫編號')),
-                ('title', models.CharField(max_length=300, verbose_name='計畫名稱')),
-                ('budget', models.BigIntegerField(validators=[django.core.validators.MinValueValidator(0)], verbose_name='預算（新臺幣元）')),
-                ('planned_progress', models.JSONField(verbose_name='預定累計進度（1-12月）')),
-                ('status', django_fsm.FSMField(choices=[('registered', '已列管'), ('in_execution', '執行中'), ('completed', '已完成'), ('terminated', '已終止')], default='registered', max_length=50, protected=True, verbose_name='狀態')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='controlled_plans', to='accounts.agency', verbose_name='主辦機關')),
-                ('officer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='研考會承辦')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField(verbose_name="年度（民國）")),
+                ("code", models.CharField(max_length=32, verbose_name="計畫編號")),
+                ("title", models.CharField(max_length=300, verbose_name="計畫名稱")),
+                (
+                    "budget",
+                    models.BigIntegerField(
+                        validators=[django.core.validators.MinValueValidator(0)], verbose_name="預算（新臺幣元）"
+                    ),
+                ),
+                ("planned_progress", models.JSONField(verbose_name="預定累計進度（1-12月）")),
+                (
+                    "status",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("registered", "已列管"),
+                            ("in_execution", "執行中"),
+                            ("completed", "已完成"),
+                            ("terminated", "已終止"),
+                        ],
+                        default="registered",
+                        max_length=50,
+                        protected=True,
+                        verbose_name="狀態",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="controlled_plans",
+                        to="accounts.agency",
+                        verbose_name="主辦機關",
+                    ),
+                ),
+                (
+                    "officer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="研考會承辦",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '列管計畫',
-                'verbose_name_plural': '列管計畫',
-                'ordering': ['year', 'code'],
+                "verbose_name": "列管計畫",
+                "verbose_name_plural": "列管計畫",
+                "ordering": ["year", "code"],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='ProgressReport',
+            name="ProgressReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='年度（民國）')),
-                ('month', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='月份')),
-                ('due_date', models.DateField(verbose_name='填報期限')),
-                ('planned_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='預定累計進度（%）')),
-                ('actual_percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='實際累計進度（%）')),
-                ('budget_executed', models.BigIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='預算執行數（新臺幣元）')),
-                ('narrative', models.TextField(blank=True, verbose_name='執行情形')),
-                ('lag_reason', models.TextField(blank=True, verbose_name='落後原因')),
-                ('remedy', models.TextField(blank=True, verbose_name='因應對策')),
-                ('lag_points', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True, verbose_name='落後百分點')),
-                ('lagging', models.BooleanField(default=False, verbose_name='進度落後')),
-                ('consecutive_lagging', models.PositiveSmallIntegerField(default=0, verbose_name='連續落後月數')),
-                ('return_reason', models.TextField(blank=True, verbose_name='退回理由')),
-                ('status', django_fsm.FSMField(choices=[('pending', '待填報'), ('submitted', '已填報'), ('accepted', '已審核'), ('returned', '退回修正')], default='pending', max_length=50, protected=True, verbose_name='狀態')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='填報時間')),
-                ('opened_at', models.DateTimeField(auto_now_add=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.agency')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='plan_control.controlledplan', verbose_name='計畫')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField(verbose_name="年度（民國）")),
+                (
+                    "month",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="月份",
+                    ),
+                ),
+                ("due_date", models.DateField(verbose_name="填報期限")),
+                (
+                    "planned_percent",
+                    models.DecimalField(decimal_places=2, max_digits=5, verbose_name="預定累計進度（%）"),
+                ),
+                (
+                    "actual_percent",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=5,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                        verbose_name="實際累計進度（%）",
+                    ),
+                ),
+                (
+                    "budget_executed",
+                    models.BigIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="預算執行數（新臺幣元）",
+                    ),
+                ),
+                ("narrative", models.TextField(blank=True, verbose_name="執行情形")),
+                ("lag_reason", models.TextField(blank=True, verbose_name="落後原因")),
+                ("remedy", models.TextField(blank=True, verbose_name="因應對策")),
+                (
+                    "lag_points",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=6, null=True, verbose_name="落後百分點"
+                    ),
+                ),
+                ("lagging", models.BooleanField(default=False, verbose_name="進度落後")),
+                ("consecutive_lagging", models.PositiveSmallIntegerField(default=0, verbose_name="連續落後月數")),
+                ("return_reason", models.TextField(blank=True, verbose_name="退回理由")),
+                (
+                    "status",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("pending", "待填報"),
+                            ("submitted", "已填報"),
+                            ("accepted", "已審核"),
+                            ("returned", "退回修正"),
+                        ],
+                        default="pending",
+                        max_length=50,
+                        protected=True,
+                        verbose_name="狀態",
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="填報時間")),
+                ("opened_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.agency"
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="plan_control.controlledplan",
+                        verbose_name="計畫",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '月進度報告',
-                'verbose_name_plural': '月進度報告',
-                'ordering': ['plan', 'month'],
+                "verbose_name": "月進度報告",
+                "verbose_name_plural": "月進度報告",
+                "ordering": ["plan", "month"],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),
         migrations.AddIndex(
-            model_name='controlledplan',
-            index=models.Index(fields=['year', 'status'], name='plan_year_status'),
+            model_name="controlledplan",
+            index=models.Index(fields=["year", "status"], name="plan_year_status"),
         ),
         migrations.AddConstraint(
-            model_name='controlledplan',
-            constraint=models.UniqueConstraint(fields=('year', 'code'), name='plan_code_unique_in_year'),
+            model_name="controlledplan",
+            constraint=models.UniqueConstraint(fields=("year", "code"), name="plan_code_unique_in_year"),
         ),
         migrations.AddConstraint(
-            model_name='controlledplan',
-            constraint=models.CheckConstraint(condition=models.Q(('budget__gte', 0)), name='plan_budget_not_negative'),
+            model_name="controlledplan",
+            constraint=models.CheckConstraint(condition=models.Q(("budget__gte", 0)), name="plan_budget_not_negative"),
         ),
         migrations.AddIndex(
-            model_name='progressreport',
-            index=models.Index(fields=['year', 'month', 'status'], name='report_year_month_status'),
+            model_name="progressreport",
+            index=models.Index(fields=["year", "month", "status"], name="report_year_month_status"),
         ),
         migrations.AddIndex(
-            model_name='progressreport',
-            index=models.Index(fields=['agency', 'year', 'month'], name='report_agency_month'),
+            model_name="progressreport",
+            index=models.Index(fields=["agency", "year", "month"], name="report_agency_month"),
         ),
         migrations.AddConstraint(
-            model_name='progressreport',
-            constraint=models.UniqueConstraint(fields=('plan', 'month'), name='report_once_per_plan_month'),
+            model_name="progressreport",
+            constraint=models.UniqueConstraint(fields=("plan", "month"), name="report_once_per_plan_month"),
         ),
         migrations.AddConstraint(
-            model_name='progressreport',
-            constraint=models.CheckConstraint(condition=models.Q(('month__gte', 1), ('month__lte', 12)), name='report_month_range'),
+            model_name="progressreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("month__gte", 1), ("month__lte", 12)), name="report_month_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='progressreport',
-            constraint=models.CheckConstraint(condition=models.Q(('actual_percent__isnull', True), models.Q(('actual_percent__gte', 0), ('actual_percent__lte', 100)), _connector='OR'), name='report_actual_range'),
+            model_name="progressreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("actual_percent__isnull", True),
+                    models.Q(("actual_percent__gte", 0), ("actual_percent__lte", 100)),
+                    _connector="OR",
+                ),
+                name="report_actual_range",
+            ),
         ),
     ]

@@ -1,0 +1,52 @@
+"""Admin of plan control: the year's settings are editable; plans and reports change state only through the
+services (which leave a log row), so their states are read-only here."""
+
+from django.contrib import admin
+
+from .models import ControlledPlan, ControlYear, ProgressReport
+
+
+@admin.register(ControlYear)
+class ControlYearAdmin(admin.ModelAdmin):
+    list_display = ("year", "lag_threshold", "report_day", "alert_after_months")
+    fields = ("year", "lag_threshold", "report_day", "alert_after_months")
+    ordering = ("-year",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("year",) if obj is not None else ()
+
+
+@admin.register(ControlledPlan)
+class ControlledPlanAdmin(admin.ModelAdmin):
+    list_display = ("year", "code", "agency", "title", "budget", "status")
+    list_filter = ("year", "status")
+    search_fields = ("code", "title")
+    list_select_related = ("agency",)
+    raw_id_fields = ("officer",)
+    fields = ("year", "code", "agency", "title", "budget", "officer", "planned_progress", "status", "created_at")
+    # Plans come from the import; the state moves only through the services. The title, the budget and the
+    # RDEC officer in charge may be corrected here.
+    readonly_fields = ("year", "code", "agency", "planned_progress", "status", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(admin.ModelAdmin):
+    list_display = ("plan", "month", "status", "lagging", "lag_points")
+    list_filter = ("year", "month", "status", "lagging")
+    search_fields = ("plan__code", "plan__title")
+    list_select_related = ("plan",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,74 @@
+"""Forms of the plan-control pages. They validate input only: every write goes through plan_control.services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Agency
+
+from .models import ProgressReport
+from .services import REPORT_FIELDS
+
+MONTH_CHOICES = [(m, _("%(m)d月") % {"m": m}) for m in range(1, 13)]
+
+
+class BoardFilterForm(forms.Form):
+    """The monthly board's query string: year, month, agency and "lagging only"."""
+
+    year = forms.IntegerField(label=_("年度（民國）"), min_value=1, max_value=999)
+    month = forms.TypedChoiceField(label=_("月份"), choices=MONTH_CHOICES, coerce=int)
+    agency = forms.ModelChoiceField(
+        label=_("機關"), queryset=Agency.objects.none(), required=False, empty_label=_("全部機關")
+    )
+    lagging_only = forms.BooleanField(label=_("只顯示落後計畫"), required=False)
+
+    def __init__(self, *args, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies
+        self.fields["year"].widget.attrs.update({"inputmode": "numeric", "size": 4})
+
+
+class ReportFilterForm(forms.Form):
+    year = forms.IntegerField(label=_("年度（民國）"), min_value=1, max_value=999, required=False)
+    month = forms.TypedChoiceField(
+        label=_("月份"), choices=[("", _("全部月份")), *MONTH_CHOICES], coerce=int, required=False, empty_value=None
+    )
+    status = forms.ChoiceField(label=_("狀態"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("全部狀態")), *ProgressReport.Status.choices]
+        self.fields["year"].widget.attrs.update({"inputmode": "numeric", "size": 4})
+
+
+class ReportForm(forms.ModelForm):
+    """The figures an agency reports (services.REPORT_FIELDS); `.save()` is never called: the view calls the
+    services, whose errors land on these fields."""
+
+    class Meta:
+        model = ProgressReport
+        fields = REPORT_FIELDS
+        widgets = {
+            "narrative": forms.Textarea(attrs={"rows": 4}),
+            "lag_reason": forms.Textarea(attrs={"rows": 3}),
+            "remedy": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "actual_percent": _("累計至本月底的實際進度，0 至 100。"),
+            "budget_executed": _("累計至本月底的預算執行數（新臺幣元）。"),
+            "lag_reason": _("進度落後達門檻或低於上月時必填。"),
+        }
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(label=_("退回理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def add_service_errors(form: forms.Form, error) -> None:
+    """Put a service's ValidationError on the form: under its field when the form has one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

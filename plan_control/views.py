@@ -1,0 +1,383 @@
+"""列管計畫 back office: the monthly board (with its chart, exports and printable report), and the monthly
+progress reports (the agency fills in and submits; RDEC accepts or returns).
+
+Views read through plan_control.selectors and write only through plan_control.services. What the user may not
+see is a 404, what they may not do a 403; a refused request comes back as a message or as form errors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import ListView
+
+from accounts.roles import user_roles
+from accounts.selectors import agency_list
+from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
+from workflow_site.errors import PermissionDenied as AppPermissionDenied
+from workflow_site.selectors import transition_history
+from workflow_site.transitions import available_transitions
+
+from . import exports, selectors, services
+from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm, add_service_errors
+from .models import ControlledPlan, ProgressReport
+
+
+def is_rdec(user) -> bool:
+    return bool(selectors.RDEC_ROLES & user_roles(user))
+
+
+def _require_rdec(user) -> None:
+    if not is_rdec(user):
+        raise DjangoPermissionDenied(_("只有研考會同仁可以檢視全市分析報告。"))
+
+
+def default_month() -> tuple[int, int]:
+    """The month whose reports are due now: last month, in ROC years."""
+    today = timezone.localdate()
+    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return year - 1911, month
+
+
+def _year_month(request) -> tuple[int, int]:
+    """`?year=&month=` (ROC), defaulting to last month; nonsense is a 400."""
+    default_year, default_month_ = default_month()
+    try:
+        year = int(request.GET.get("year") or default_year)
+        month = int(request.GET.get("month") or default_month_)
+    except ValueError:
+        year = month = 0
+    if not (1 <= year <= 999 and 1 <= month <= 12):
+        raise ValidationFailed(_("請輸入有效的年度與月份。"), code="bad_month")
+    return year, month
+
+
+# ---------------------------------------------------------------- the monthly board
+
+LIGHTS = {
+    "green": gettext_lazy("正常"),
+    "red": gettext_lazy("落後"),
+    "grey": gettext_lazy("未填報"),
+}
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    plan: ControlledPlan
+    report_id: int | None
+    status_label: str
+    planned: object
+    actual: object
+    lag_points: object
+    light: str
+
+    @property
+    def light_label(self) -> str:
+        return str(LIGHTS[self.light])
+
+
+def _board_row(plan: ControlledPlan, month: int, status_labels: dict) -> BoardRow:
+    reported = plan.report_status in selectors.COUNTED
+    light = ("red" if plan.report_lagging else "green") if reported else "grey"
+    return BoardRow(
+        plan=plan,
+        report_id=plan.report_id,
+        status_label=str(status_labels.get(plan.report_status, _("未開啟月報"))),
+        planned=plan.report_planned if plan.report_planned is not None else plan.planned_for(month),
+        actual=plan.report_actual if reported else None,
+        lag_points=plan.report_lag if reported else None,
+        light=light,
+    )
+
+
+CHART = {"width": 720, "height": 260, "left": 48, "right": 12, "top": 24, "bottom": 36}
+
+
+def lagging_chart(rows: list[dict], *, month: int) -> dict:
+    """Geometry of the lagging-share bar chart (12 months), computed here so the template only draws it."""
+    by_month = {row["month"]: row for row in rows}
+    highest = max([0.0, *(float(row["percent"]) for row in rows)])
+    step = 10 if highest <= 50 else 20
+    top = max(step, math.ceil(highest / step) * step)
+    plot_w = CHART["width"] - CHART["left"] - CHART["right"]
+    plot_h = CHART["height"] - CHART["top"] - CHART["bottom"]
+    slot = plot_w / 12
+    bars = []
+    for m in range(1, 13):
+        row = by_month.get(m)
+        percent = float(row["percent"]) if row else 0.0
+        height = plot_h * percent / top
+        x = CHART["left"] + slot * (m - 1)
+        bars.append(
+            {
+                "month": m,
+                "row": row,
+                "current": m == month,
+                "x": round(x + slot * 0.2, 1),
+                "width": round(slot * 0.6, 1),
+                "y": round(CHART["top"] + plot_h - height, 1),
+                "height": round(height, 1),
+                "label_x": round(x + slot / 2, 1),
+                "value_y": round(CHART["top"] + plot_h - height - 4, 1),
+            }
+        )
+    ticks = [{"value": v, "y": round(CHART["top"] + plot_h - plot_h * v / top, 1)} for v in range(0, top + 1, step)]
+    return {
+        **CHART,
+        "bars": bars,
+        "ticks": ticks,
+        "axis_y": CHART["top"] + plot_h,
+        "axis_right": CHART["width"] - CHART["right"],
+        "month_label_y": CHART["top"] + plot_h + 20,
+        "rows": [by_month.get(m) for m in range(1, 13)],
+    }
+
+
+class BoardView(LoginRequiredMixin, View):
+    """The month's plans with traffic lights; RDEC staff also see the analysis summary, the year's chart of the
+    lagging share and the exports. A constant number of queries, whatever the number of plans."""
+
+    template_name = "plan_control/board.html"
+
+    def get(self, request):
+        user = request.user
+        try:
+            year, month = _year_month(request)
+        except ValidationFailed as exc:
+            return HttpResponseBadRequest(str(exc.message))
+        rdec = is_rdec(user)
+        agencies = agency_list().filter(pk__in=selectors.plan_list(viewer=user).filter(year=year).values("agency_id"))
+        data = request.GET.copy()
+        data.setdefault("year", str(year))
+        data.setdefault("month", str(month))
+        form = BoardFilterForm(data, agencies=agencies)
+        agency, lagging_only = None, False
+        if form.is_valid():
+            agency, lagging_only = form.cleaned_data["agency"], form.cleaned_data["lagging_only"]
+        status_labels = dict(ProgressReport.Status.choices)
+        rows = [
+            _board_row(plan, month, status_labels)
+            for plan in selectors.board_plans(
+                viewer=user, year=year, month=month, agency=agency, lagging_only=lagging_only
+            )
+        ]
+        query = urlencode({"year": year, "month": month})
+        context = {
+            "year": year,
+            "month": month,
+            "form": form,
+            "rows": rows,
+            "counts": {light: sum(1 for r in rows if r.light == light) for light in LIGHTS},
+            "is_rdec": rdec,
+            "query": query,
+            "filtered": agency is not None or lagging_only,
+        }
+        if rdec:
+            analysis = selectors.monthly_analysis(year=year, month=month)
+            context["analysis"] = analysis
+            context["chart"] = lagging_chart(selectors.lagging_share_by_month(year=year), month=month)
+        return render(request, self.template_name, context)
+
+
+class BoardExportView(LoginRequiredMixin, View):
+    """The month's analysis report as ODS (default) or XLSX, for RDEC staff."""
+
+    def get(self, request):
+        try:
+            year, month = _year_month(request)
+            export = exports.analysis_export_file(
+                viewer=request.user, year=year, month=month, fmt=request.GET.get("format")
+            )
+        except AppPermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+        except ValidationFailed as exc:
+            return HttpResponseBadRequest(str(exc.message))
+        return export.as_response()
+
+
+class BoardPrintView(LoginRequiredMixin, View):
+    """The month's analysis report as a plain printable page (RDEC staff)."""
+
+    template_name = "plan_control/print.html"
+
+    def get(self, request):
+        _require_rdec(request.user)
+        try:
+            year, month = _year_month(request)
+        except ValidationFailed as exc:
+            return HttpResponseBadRequest(str(exc.message))
+        analysis = selectors.monthly_analysis(year=year, month=month)
+        for row in analysis["by_agency"]:
+            row["lagging_percent"] = exports._percent(row["lagging"], row["total"])
+        return render(
+            request,
+            self.template_name,
+            {"analysis": analysis, "year": year, "month": month, "printed_at": timezone.localdate()},
+        )
+
+
+# ---------------------------------------------------------------- monthly reports
+
+
+def _run(request, action, done: str) -> bool:
+    """Call a service; success and refusals become messages. Not visible: 404; not allowed: 403."""
+    try:
+        action()
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    except AppPermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return False
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return False
+    messages.success(request, done)
+    return True
+
+
+class ReportListView(LoginRequiredMixin, ListView):
+    """My agency's monthly reports (RDEC staff: all), by year, month and status; a constant number of queries."""
+
+    template_name = "plan_control/report_list.html"
+    context_object_name = "reports"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.filter_form = ReportFilterForm(self.request.GET or None)
+        qs = selectors.report_list(viewer=self.request.user)
+        if self.filter_form.is_bound and self.filter_form.is_valid():
+            data = self.filter_form.cleaned_data
+            if data["year"]:
+                qs = qs.filter(year=data["year"])
+            if data["month"]:
+                qs = qs.filter(month=data["month"])
+            if data["status"]:
+                qs = qs.filter(status=data["status"])
+        return qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter_form"] = self.filter_form
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["query"] = query.urlencode()
+        context["is_rdec"] = is_rdec(self.request.user)
+        return context
+
+
+REVIEW_ACTIONS = {
+    "accept": (gettext_lazy("審核通過"), gettext_lazy("已審核通過月報。")),
+    "return_for_correction": (gettext_lazy("退回"), gettext_lazy("已退回月報，請機關修正後再送出。")),
+}
+
+
+class ReportDetailView(LoginRequiredMixin, View):
+    """One monthly report: the agency fills it in and submits it; RDEC accepts or returns it."""
+
+    template_name = "plan_control/report.html"
+
+    def _report(self, pk: int) -> ProgressReport:
+        return get_object_or_404(selectors.report_list(viewer=self.request.user), pk=pk)
+
+    def _render(self, report: ProgressReport, form: ReportForm | None = None, return_form: ReturnForm | None = None):
+        names = set(available_transitions(report, self.request.user))
+        can_edit = "submit" in names
+        context = {
+            "report": report,
+            "plan": report.plan,
+            "form": (form or ReportForm(instance=report)) if can_edit else None,
+            "review_actions": [
+                {"name": name, "label": label} for name, (label, _done) in REVIEW_ACTIONS.items() if name in names
+            ],
+            "return_form": return_form or ReturnForm(),
+            "history": transition_history(report),
+            "light": _report_light(report),
+            # NT$ grouped by thousands: zh-Hant's number format groups no digits.
+            "budget": _ntd(report.plan.budget),
+            "budget_executed": _ntd(report.budget_executed),
+        }
+        return render(self.request, self.template_name, context)
+
+    def get(self, request, pk: int):
+        return self._render(self._report(pk))
+
+    def post(self, request, pk: int):
+        report = self._report(pk)
+        form = ReportForm(request.POST)
+        if not form.is_valid():
+            return self._render(report, form)
+        submit = "submit" in request.POST
+        try:
+            services.report_update(actor=request.user, report_id=pk, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self._render(report, form)
+        except NotFound as exc:
+            raise Http404 from exc
+        except AppPermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+        except ApplicationError as exc:  # no longer open for changes
+            messages.error(request, str(exc.message))
+            return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
+        if not submit:
+            messages.success(request, _("已儲存月報。"))
+            return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
+        try:
+            services.report_submit(actor=request.user, report_id=pk)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            messages.error(request, _("已儲存，但月報尚未送出：請依欄位說明修正。"))
+            return self._render(self._report(pk), form)
+        except AppPermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+            return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
+        messages.success(request, _("已送出月報，待研考會審核。"))
+        return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
+
+
+def _ntd(amount: int | None) -> str:
+    return "" if amount is None else _("新臺幣 %(n)s 元") % {"n": f"{amount:,}"}
+
+
+def _report_light(report: ProgressReport) -> dict:
+    light = ("red" if report.lagging else "green") if report.status in selectors.COUNTED else "grey"
+    return {"light": light, "label": str(LIGHTS[light])}
+
+
+class ReportTransitionView(LoginRequiredMixin, View):
+    """POST 審核通過 or 退回 (with the reason): the service runs; back to the report with a message."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int, name: str):
+        if name not in REVIEW_ACTIONS:
+            raise Http404
+        get_object_or_404(selectors.report_list(viewer=request.user), pk=pk)
+        label, done = REVIEW_ACTIONS[name]
+        if name == "accept":
+            _run(request, lambda: services.report_accept(actor=request.user, report_id=pk), str(done))
+        else:
+            _run(
+                request,
+                lambda: services.report_return(actor=request.user, report_id=pk, reason=request.POST.get("reason", "")),
+                str(done),
+            )
+        return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))

@@ -1,0 +1,126 @@
+"""列管計畫 monthly board in Chromium: an RDEC officer reads the month's analysis, filters the lagging plans,
+and the chart is there. The month is built through the services: CSV import, start, open the month's slots,
+the clerks fill in and submit."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
+
+from accounts.roles import Role
+from accounts.tests.factories import PASSWORD, AgencyFactory, UserFactory
+from plan_control import services
+from plan_control.models import ControlledPlan, ProgressReport
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+YEAR, MONTH = 115, 10
+CURVE = "5,10,20,30,40,50,60,70,80,90,95,100"
+PLANS_CSV = f"""code,agency_code,title,budget,m1,m2,m3,m4,m5,m6,m7,m8,m9,m10,m11,m12
+115-PWB-01,PWB,鳳山溪整治工程,120000000,{CURVE}
+115-PWB-02,PWB,捷運延伸線土建工程,980000000,{CURVE}
+115-PWB-03,PWB,市民運動中心新建,350000000,{CURVE}
+115-WRB-01,WRB,滯洪池擴建,210000000,{CURVE}
+115-WRB-02,WRB,雨水下水道普查,45000000,{CURVE}
+115-SWB-01,SWB,長照據點擴充,60000000,{CURVE}
+"""
+# (code, month 9 actual or None, month 10 actual or None, reason): None = not reported
+FIGURES = [
+    ("115-PWB-01", 80, 88, ""),
+    ("115-PWB-02", 70, 72, "用地徵收延宕，地上物拆遷協調中"),
+    ("115-PWB-03", 78, None, ""),
+    ("115-WRB-01", 80, 90, ""),
+    ("115-WRB-02", 60, 65, "委託廠商履約進度落後"),
+    ("115-SWB-01", 79, 100, ""),
+]
+
+
+def sign_in_to(page, live_server, path: str, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}{path}")
+    page.wait_for_url("**/accounts/login/**")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("button[type=submit], input[type=submit]").first.click()
+    page.wait_for_url(f"{live_server.url}{path}")
+
+
+def build_year() -> None:
+    officer = UserFactory(username="rdec.officer", roles=[Role.RDEC_OFFICER], agency=AgencyFactory(code="RDEC"))
+    clerks = {
+        code: UserFactory(roles=[Role.AGENCY_CLERK], agency=AgencyFactory(code=code, name=name))
+        for code, name in (("PWB", "工務局"), ("WRB", "水利局"), ("SWB", "社會局"))
+    }
+    upload = SimpleUploadedFile("plans.csv", PLANS_CSV.encode("utf-8"), content_type="text/csv")
+    services.plans_import(actor=officer, year=YEAR, upload=upload)
+    for plan in ControlledPlan.objects.filter(year=YEAR):
+        services.plan_start(plan_id=plan.pk, actor=officer)
+    for month in (MONTH - 1, MONTH):
+        services.reports_open_for_month(year=YEAR, month=month)
+        for code, september, october, reason in FIGURES:
+            actual = september if month == MONTH - 1 else october
+            if actual is None:
+                continue
+            report = ProgressReport.objects.get(plan__code=code, month=month)
+            lagging = float(report.planned_percent) - actual >= 5 and actual < 100
+            clerk = clerks[code.split("-")[1]]
+            services.report_update(
+                actor=clerk,
+                report_id=report.pk,
+                actual_percent=actual,
+                budget_executed=1000000,
+                narrative="依預定進度辦理",
+                lag_reason=reason if lagging else "",
+                remedy="每週召開進度檢討會議" if lagging else "",
+            )
+            services.report_submit(actor=clerk, report_id=report.pk)
+
+
+def test_officer_reads_the_months_board_and_filters_the_lagging_plans(page, live_server, screenshot_dir):
+    build_year()
+    path = f"/plan-control/board/?year={YEAR}&month={MONTH}"
+    sign_in_to(page, live_server, path, "rdec.officer")
+
+    expect(page.get_by_role("heading", name="115年10月列管計畫進度", level=1)).to_be_visible()
+    # 6 plans: 3 on track (incl. the completed one at 100%), 2 lagging, 1 not reported.
+    summary = page.locator("[data-summary]")
+    expect(summary.locator("[data-count=total] strong")).to_have_text("6")
+    expect(summary.locator("[data-count=on_track] strong")).to_have_text("3")
+    expect(summary.locator("[data-count=lagging] strong")).to_have_text("2")
+    expect(summary.locator("[data-count=not_reported] strong")).to_have_text("1")
+    expect(summary.locator("[data-count=lagging]")).to_contain_text("33.3%")
+    board = page.locator("table[data-board] tbody tr")
+    expect(board).to_have_count(6)
+    expect(page.locator("tr[data-plan='115-PWB-03']")).to_contain_text("未填報")
+    expect(page.locator("tr[data-plan='115-PWB-02']")).to_contain_text("落後")
+
+    chart = page.locator("svg[data-chart]")
+    expect(chart).to_be_visible()
+    expect(chart).to_have_attribute("role", "img")
+    expect(chart.locator("rect")).to_have_count(2)  # September and October have reports
+    page.screenshot(path=str(screenshot_dir / "board.png"), full_page=True)
+
+    page.get_by_label("只顯示落後計畫").check()
+    page.get_by_role("button", name="查詢").click()
+    page.wait_for_url("**lagging_only=on**")
+    expect(board).to_have_count(2)
+    expect(page.locator("tr[data-plan='115-PWB-02']")).to_be_visible()
+    expect(page.locator("tr[data-plan='115-WRB-02']")).to_be_visible()
+    expect(page.locator("[data-plan-count]")).to_contain_text("共 2 件計畫")
+
+    page.get_by_label("機關").select_option(label="水利局")
+    page.get_by_role("button", name="查詢").click()
+    page.wait_for_url("**agency=**")
+    expect(board).to_have_count(1)
+    expect(page.locator("tr[data-plan='115-WRB-02']")).to_contain_text("雨水下水道普查")
+
+    # The officer opens the lagging report from the board and sees the review buttons.
+    page.get_by_role("link", name="雨水下水道普查").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("雨水下水道普查：115年10月月報")
+    expect(page.get_by_role("button", name="審核通過")).to_be_visible()
+    expect(page.get_by_role("button", name="退回")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "board-report.png"), full_page=True)
+
+    # The printable report opens with the lagging plans' reasons.
+    page.goto(f"{live_server.url}/plan-control/board/print/?year={YEAR}&month={MONTH}")
+    expect(page.get_by_role("heading", name="115年10月列管計畫執行進度分析")).to_be_visible()
+    expect(page.get_by_text("用地徵收延宕，地上物拆遷協調中")).to_be_visible()
