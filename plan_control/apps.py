@@ -13,3 +13,9 @@ class PlanControlConfig(AppConfig):
 
         for source in SOURCES:
             registry.register(source)
+
+        from workflow_site import demo
+
+        from .demo import seed
+
+        demo.register("plan_control", seed)

@@ -84,7 +84,8 @@ def monthly_analysis(*, year: int, month: int) -> dict:
     """月分析報告 for a month: on track (completed or lagging below the threshold), lagging, not reported;
     by agency; the lagging plans. Three queries, whatever the number of plans: counting happens in SQL."""
     plans = ControlledPlan.objects.filter(year=year, status__in=ACTIVE_PLAN_STATES).annotate(
-        month_report=FilteredRelation("reports", condition=Q(reports__month=month))
+        # The year in the join condition lets PostgreSQL use the (year, month, status) index.
+        month_report=FilteredRelation("reports", condition=Q(reports__year=year, reports__month=month))
     )
     counted = Q(month_report__status__in=COUNTED)
     by_agency = list(
@@ -101,12 +102,25 @@ def monthly_analysis(*, year: int, month: int) -> dict:
     on_track = sum(row["on_track"] for row in by_agency)
     not_reported = total - lagging - on_track
     on_track_pct, lagging_pct, not_reported_pct = largest_remainder([on_track, lagging, not_reported])
-    lagging_reports = (
+    # Plain values, not model instances: building thousands of fsm models costs ten times the SQL.
+    names = {row["agency_id"]: row["agency__name"] for row in by_agency}
+    lagging_rows = (
         ProgressReport.objects.filter(
             year=year, month=month, status__in=COUNTED, lagging=True, plan__status__in=ACTIVE_PLAN_STATES
         )
-        .select_related("plan", "agency")
         .order_by("-lag_points", "plan__code")
+        .values_list(
+            "plan_id",
+            "plan__code",
+            "plan__title",
+            "agency_id",
+            "planned_percent",
+            "actual_percent",
+            "lag_points",
+            "lag_reason",
+            "remedy",
+            "consecutive_lagging",
+        )
     )
     settings_row = ControlYear.objects.filter(year=year).first()
     return {
@@ -131,19 +145,30 @@ def monthly_analysis(*, year: int, month: int) -> dict:
         ],
         "lagging_plans": [
             {
-                "plan": r.plan_id,
-                "code": r.plan.code,
-                "title": r.plan.title,
-                "agency": r.agency_id,
-                "agency_name": r.agency.name,
-                "planned_percent": r.planned_percent,
-                "actual_percent": r.actual_percent,
-                "lag_points": r.lag_points,
-                "lag_reason": r.lag_reason,
-                "remedy": r.remedy,
-                "consecutive_months": r.consecutive_lagging,
+                "plan": plan_id,
+                "code": code,
+                "title": title,
+                "agency": agency_id,
+                "agency_name": names.get(agency_id, ""),
+                "planned_percent": planned,
+                "actual_percent": actual,
+                "lag_points": lag_points,
+                "lag_reason": lag_reason,
+                "remedy": remedy,
+                "consecutive_months": consecutive,
             }
-            for r in lagging_reports
+            for (
+                plan_id,
+                code,
+                title,
+                agency_id,
+                planned,
+                actual,
+                lag_points,
+                lag_reason,
+                remedy,
+                consecutive,
+            ) in lagging_rows
         ],
     }
 

@@ -260,7 +260,12 @@ def report_update(*, actor, report_id: int, **fields) -> ProgressReport:
     for key, value in fields.items():
         setattr(report, key, value if value is not None or key in ("actual_percent", "budget_executed") else "")
     _check_figures(report, _previous(report))
-    report.full_clean()
+    # Only the changed fields: the keys, uniqueness and constraints of a slot cannot change in an update.
+    report.full_clean(
+        exclude=[f.name for f in ProgressReport._meta.fields if f.name not in fields],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     report.save(update_fields=list(fields))
     return report
 

@@ -3,6 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from plan_control.models import ControlledPlan, ProgressReport
+from plan_control.selectors import monthly_analysis
 from proposals.models import Proposal, ProposalRound
 
 
@@ -26,6 +28,24 @@ def test_seed_demo_builds_the_2018_round_once(capsys):
         "closed",
         "withdrawn",
     }
+    assert "107年度列管計畫：163 項" in out
+    assert "12月 進度正常 103 / 落後 60" in out
+    year_end = monthly_analysis(year=107, month=12)
+    assert year_end["total"] == 163
+    assert (year_end["on_track"]["count"], year_end["lagging"]["count"], year_end["not_reported"]["count"]) == (
+        103,
+        60,
+        0,
+    )
+    assert all(p["lag_reason"] and p["remedy"] for p in year_end["lagging_plans"])
+    assert max(p["consecutive_months"] for p in year_end["lagging_plans"]) >= 3
+    assert ProgressReport.objects.filter(year=107).count() == 163 * 12
+    assert len({row["agency"] for row in year_end["by_agency"]}) >= 4
+    current = ControlledPlan.objects.exclude(year=107)
+    assert current.filter(status="in_execution").count() == 20
+    assert ProgressReport.objects.filter(plan__in=current, status="pending").exists()
     before = Proposal.objects.count()
+    plans, reports = ControlledPlan.objects.count(), ProgressReport.objects.count()
     call_command("seed_demo")
     assert Proposal.objects.count() == before
+    assert (ControlledPlan.objects.count(), ProgressReport.objects.count()) == (plans, reports)
