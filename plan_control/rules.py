@@ -22,3 +22,22 @@ def reports_for_agency(user, report) -> bool:
 
 rules.add_perm("plan_control.run_control", runs_control)
 rules.add_perm("plan_control.report_progress", reports_for_agency)
+
+
+@rules.predicate
+def finalises_appraisal(user) -> bool:
+    return bool({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN} & user_roles(user))
+
+
+@rules.predicate
+def assesses_for_agency(user, appraisal) -> bool:
+    return (
+        appraisal is not None
+        and user.agency_id is not None
+        and appraisal.agency_id == user.agency_id
+        and bool({Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(user))
+    )
+
+
+rules.add_perm("plan_control.finalise_appraisal", finalises_appraisal)
+rules.add_perm("plan_control.self_assess", assesses_for_agency)

@@ -1,0 +1,226 @@
+"""Every write of the year-end appraisal: the round, the Celery rollup, self-assessment, review, grades."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Value
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.transitions import apply_bulk_transition, apply_transition
+
+from . import appraisal, appraisal_selectors
+from .models import Appraisal, AppraisalRound, ControlledPlan
+from .selectors import ACTIVE_PLAN_STATES
+
+
+def _require(actor, perm: str, obj=None) -> None:
+    if actor is not None and not actor.has_perm(perm, obj):
+        raise PermissionDenied()
+
+
+@transaction.atomic
+def appraisal_round_create(
+    *,
+    actor,
+    year: int,
+    weights: dict | None = None,
+    grade_bands: list[dict] | None = None,
+    self_assessment_due: datetime.date | None = None,
+    review_due: datetime.date | None = None,
+) -> AppraisalRound:
+    """A year's appraisal round, open, with its weights and grade bands (defaults: 40/20/25/15; 90/80/70/0)."""
+    _require(actor, "plan_control.run_control")
+    round_ = AppraisalRound(year=year, self_assessment_due=self_assessment_due, review_due=review_due)
+    if weights is not None:
+        round_.weights = weights
+    if grade_bands is not None:
+        round_.grade_bands = grade_bands
+    round_.full_clean()
+    round_.save()
+    return round_
+
+
+def _round(round_id: int, *, lock: bool = True) -> AppraisalRound:
+    qs = AppraisalRound.objects.select_for_update() if lock else AppraisalRound.objects.all()
+    try:
+        return qs.get(pk=round_id)
+    except AppraisalRound.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+@transaction.atomic
+def appraisal_rollup_start(*, round_id: int, actor) -> AppraisalRound:
+    """open | rolling_up | self_assessment -> rolling_up: one Celery task per agency computes its plans'
+    suggested scores; the last to finish moves the round to self_assessment. A rerun recomputes the same rows."""
+    from .tasks import rollup_agency
+
+    round_ = _round(round_id)
+    plans = ControlledPlan.objects.filter(year=round_.year, status__in=ACTIVE_PLAN_STATES)
+    agency_ids = sorted(set(plans.values_list("agency_id", flat=True)))
+    apply_transition(
+        round_,
+        "start_rollup",
+        actor=actor,
+        kwargs={"task_id": uuid.uuid4().hex, "total": plans.count(), "at": timezone.now()},
+        update_fields=["rollup_task_id", "rollup_total", "rollup_started_at"],
+    )
+    if not agency_ids:
+        transaction.on_commit(lambda: appraisal_rollup_finish_if_done(round_id=round_.pk))
+    else:
+        from celery import group
+
+        transaction.on_commit(lambda: group(rollup_agency.s(round_.pk, a) for a in agency_ids).apply_async())
+    return round_
+
+
+def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
+    """Compute (or recompute) the suggested scores of one agency's plans: an upsert, safe to run twice."""
+    round_ = AppraisalRound.objects.get(pk=round_id)
+    if round_.status != AppraisalRound.Status.ROLLING_UP:
+        return 0  # a late redelivery after the rollup finished: nothing to do
+    plans = ControlledPlan.objects.filter(year=round_.year, agency_id=agency_id, status__in=ACTIVE_PLAN_STATES)
+    figures = appraisal.plan_figures(plans)
+    now = timezone.now()
+    rows = []
+    for plan_id, row in figures.items():
+        parts = appraisal.components(
+            counted=row["counted"],
+            lag_sum=row["lag_sum"],
+            months_lagging=row["months_lagging"],
+            months_late=row["months_late"],
+            final_actual=row["final_actual"],
+            budget_executed=row["budget_executed"],
+            budget=row["budget"],
+        )
+        rows.append(
+            Appraisal(
+                round=round_,
+                plan_id=plan_id,
+                agency_id=agency_id,
+                components=parts,
+                suggested_score=appraisal.suggested_score(parts, round_.weights),
+                computed_at=now,
+            )
+        )
+    with transaction.atomic():
+        # The unique (round, plan) key makes a rerun or a redelivered task update the same rows.
+        Appraisal.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["round", "plan"],
+            update_fields=["components", "suggested_score", "computed_at"],
+        )
+    appraisal_rollup_finish_if_done(round_id=round_id)
+    return len(rows)
+
+
+@transaction.atomic
+def appraisal_rollup_finish_if_done(*, round_id: int) -> bool:
+    """rolling_up -> self_assessment once every plan has been computed in this run (the last task does it)."""
+    round_ = _round(round_id)  # the lock: two agencies finishing together close the round once
+    if round_.status != AppraisalRound.Status.ROLLING_UP:
+        return False
+    if appraisal_selectors.rollup_progress(round_)["done"] < round_.rollup_total:
+        return False
+    apply_transition(round_, "finish_rollup", actor=None, reason=_("月報彙整完成"))
+    return True
+
+
+def _appraisal(appraisal_id: int, viewer) -> Appraisal:
+    try:
+        return (
+            appraisal_selectors.appraisal_list(viewer=viewer)
+            .select_for_update(of=("self",))
+            .select_related("round")
+            .get(pk=appraisal_id)
+        )
+    except Appraisal.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+def _score(value, field: str) -> Decimal:
+    try:
+        score = Decimal(str(value))
+    except ArithmeticError as exc:
+        raise ValidationError({field: [_("分數須為數字。")]}) from exc
+    if not score.is_finite() or not 0 <= score <= 100:
+        raise ValidationError({field: [_("分數須介於 0 到 100。")]})
+    return score.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def appraisal_submit_self_assessment(*, actor, appraisal_id: int, score, text: str) -> Appraisal:
+    """The agency's own score and explanation, while the round is in self-assessment."""
+    item = _appraisal(appraisal_id, actor)
+    _require(actor, "plan_control.self_assess", item)
+    if item.round.status != AppraisalRound.Status.SELF_ASSESSMENT:
+        raise TransitionNotAllowed(_("目前不在機關自評階段。"), code="not_self_assessment")
+    if not text.strip():
+        raise ValidationError({"self_assessment": [_("請填寫自評說明。")]})
+    apply_transition(
+        item,
+        "submit_self_assessment",
+        actor=actor,
+        kwargs={"score": _score(score, "self_score"), "text": text},
+        update_fields=["self_score", "self_assessment"],
+    )
+    return item
+
+
+@transaction.atomic
+def appraisal_open_review(*, round_id: int, actor) -> AppraisalRound:
+    """self_assessment -> review."""
+    round_ = _round(round_id)
+    apply_transition(round_, "open_review", actor=actor)
+    return round_
+
+
+@transaction.atomic
+def appraisal_review(*, actor, appraisal_id: int, score, comment: str = "") -> Appraisal:
+    """RDEC's review score (the final score the committee confirms) and comments, while the round is in review."""
+    item = _appraisal(appraisal_id, actor)
+    if item.round.status != AppraisalRound.Status.REVIEW:
+        raise TransitionNotAllowed(_("目前不在研考會複核階段。"), code="not_review")
+    apply_transition(
+        item,
+        "review",
+        actor=actor,
+        reason=comment,
+        kwargs={"score": _score(score, "review_score"), "comment": comment, "by": actor},
+        update_fields=["review_score", "review_comment", "reviewed_by", "final_score"],
+    )
+    return item
+
+
+@transaction.atomic
+def appraisal_round_finalise(*, round_id: int, actor) -> AppraisalRound:
+    """review -> finalised: final scores map to grades by the bands (minimum score, optional quota); 409
+    `unreviewed` while any plan lacks its review score."""
+    round_ = _round(round_id)
+    _require(actor, "plan_control.finalise_appraisal")
+    waiting = round_.appraisals.exclude(status=Appraisal.Status.REVIEWED).count()
+    if waiting and round_.status == AppraisalRound.Status.REVIEW:
+        raise Conflict(
+            _("尚有 %(n)d 項計畫未完成複核。") % {"n": waiting}, code="unreviewed", extra={"unreviewed": waiting}
+        )
+    grades = appraisal_selectors.grades_for(round_)
+    by_grade: dict[str, list[int]] = {}
+    for appraisal_id, grade in grades.items():
+        by_grade.setdefault(grade, []).append(appraisal_id)
+    for grade, ids in by_grade.items():
+        apply_bulk_transition(
+            round_.appraisals.filter(pk__in=ids),
+            "set_grade",
+            actor=actor,
+            reason=_("考核確定"),
+            also_set={"grade": Value(grade)},
+        )
+    apply_transition(round_, "finalise", actor=actor, kwargs={"at": timezone.now()}, update_fields=["finalised_at"])
+    return round_

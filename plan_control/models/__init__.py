@@ -1,0 +1,14 @@
+"""Plan control's data: the monthly monitoring of controlled plans, and the year-end appraisal."""
+
+from .appraisal import Appraisal, AppraisalGrade, AppraisalRound
+from .monitoring import ControlledPlan, ControlYear, ProgressReport, planned_progress_problem
+
+__all__ = [
+    "Appraisal",
+    "AppraisalGrade",
+    "AppraisalRound",
+    "ControlYear",
+    "ControlledPlan",
+    "ProgressReport",
+    "planned_progress_problem",
+]
