@@ -187,6 +187,12 @@ def measure(n: int) -> int:
             f"lagging {analysis['lagging']['count']:,} (listed {len(analysis['lagging_plans']):,}), "
             f"not reported {analysis['not_reported']['count']:,}, {len(analysis['by_agency'])} agencies"
         )
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.monthly_analysis(year=YEAR, month=MONTH)
+        print(
+            "  its queries (database time, ms): "
+            + ", ".join(f"{float(q['time']) * 1000:.1f}" for q in ctx.captured_queries)
+        )
         ratio = analysis_s / bare_s
         print(f"  bare GROUP BY:    {bare_s * 1000:.1f} ms, {bare_q} query")
         print(f"  ratio analysis / bare = {ratio:.2f} (target <= 3 -> {'met' if ratio <= 3 else 'NOT met'})")
