@@ -63,3 +63,97 @@ def round_results(round_: AppraisalRound) -> dict:
         ],
         "items": [{"plan": plan, "final_score": score, "grade": grade} for plan, score, grade in items],
     }
+
+
+def agency_summaries(*, year: int, viewer) -> list[dict]:
+    """機關年度概況: per agency, the year's proposals (submitted to RDEC, awarded), monthly reports (on time, late,
+    missing of the 12 expected per plan in control), plans lagging at year end and, once the year's appraisal is
+    finalised, the count per grade. RDEC staff see every agency with a figure; an agency only its own row.
+    Six queries (GROUP BYs), whatever the number of agencies, plans or reports."""
+    from django.db.models import Count, F, Q
+
+    from accounts.models import Agency
+    from accounts.roles import user_roles
+    from proposals.models import Proposal
+
+    from .models import ControlledPlan, ProgressReport
+    from .selectors import ACTIVE_PLAN_STATES, COUNTED, RDEC_ROLES, _agency_ids
+
+    if not getattr(viewer, "is_authenticated", False):
+        return []
+    own: set[int] | None = None if RDEC_ROLES & user_roles(viewer) else _agency_ids(viewer)
+    if own is not None and not own:
+        return []
+
+    def mine(qs, field: str = "agency_id"):
+        return qs if own is None else qs.filter(**{f"{field}__in": own})
+
+    not_sent = (Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL, Proposal.Status.WITHDRAWN)
+    proposals = {
+        row["agency_id"]: row
+        for row in mine(Proposal.objects.filter(round__year=year).exclude(status__in=not_sent))
+        .values("agency_id")
+        .annotate(submitted=Count("pk"), awarded=Count("pk", filter=~Q(grade="")))
+        .order_by()
+    }
+    plans = {
+        row["agency_id"]: row["n"]
+        for row in mine(ControlledPlan.objects.filter(year=year, status__in=ACTIVE_PLAN_STATES))
+        .values("agency_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    # Timeliness by the Taipei calendar day (the current time zone) against the month's deadline day.
+    reports = {
+        row["plan__agency_id"]: row
+        for row in mine(
+            ProgressReport.objects.filter(plan__year=year, plan__status__in=ACTIVE_PLAN_STATES, status__in=COUNTED),
+            "plan__agency_id",
+        )
+        .values("plan__agency_id")
+        .annotate(
+            counted=Count("pk"),
+            on_time=Count("pk", filter=Q(submitted_at__date__lte=F("due_date"))),
+            late=Count("pk", filter=Q(submitted_at__date__gt=F("due_date"))),
+            lagging_year_end=Count("pk", filter=Q(month=12, lagging=True)),
+        )
+        .order_by()
+    }
+    round_status = AppraisalRound.objects.filter(year=year).values_list("status", flat=True).first()
+    finalised = round_status == AppraisalRound.Status.FINALISED
+    grades: dict[int, dict[str, int]] = {}
+    if finalised:
+        for row in (
+            mine(Appraisal.objects.filter(round__year=year).exclude(grade=""))
+            .values("agency_id", "grade")
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            grades.setdefault(row["agency_id"], {})[row["grade"]] = row["n"]
+    ids = set(proposals) | set(plans) | set(reports) | set(grades) | (own or set())
+    agencies = Agency.objects.filter(pk__in=ids).order_by("code").values_list("pk", "code", "name")
+    rows = []
+    for pk, code, name in agencies:
+        proposal = proposals.get(pk, {})
+        report = reports.get(pk, {})
+        expected = 12 * plans.get(pk, 0)
+        counted = report.get("counted", 0)
+        rows.append(
+            {
+                "agency": pk,
+                "agency_code": code,
+                "agency_name": name,
+                "proposals_submitted": proposal.get("submitted", 0),
+                "proposals_awarded": proposal.get("awarded", 0),
+                "plans_in_control": plans.get(pk, 0),
+                "reports_expected": expected,
+                "reports_on_time": report.get("on_time", 0),
+                "reports_late": report.get("late", 0),
+                "reports_missing": max(expected - counted, 0),
+                "plans_lagging_year_end": report.get("lagging_year_end", 0),
+                "appraisal_grades": (
+                    {g.value: grades.get(pk, {}).get(g.value, 0) for g in AppraisalGrade} if finalised else None
+                ),
+            }
+        )
+    return rows

@@ -210,6 +210,8 @@ def appraisal_round_finalise(*, round_id: int, actor) -> AppraisalRound:
         raise Conflict(
             _("尚有 %(n)d 項計畫未完成複核。") % {"n": waiting}, code="unreviewed", extra={"unreviewed": waiting}
         )
+    # The round moves first: from any state but review this is the clean 409 for the round.
+    apply_transition(round_, "finalise", actor=actor, kwargs={"at": timezone.now()}, update_fields=["finalised_at"])
     grades = appraisal_selectors.grades_for(round_)
     by_grade: dict[str, list[int]] = {}
     for appraisal_id, grade in grades.items():
@@ -222,5 +224,4 @@ def appraisal_round_finalise(*, round_id: int, actor) -> AppraisalRound:
             reason=_("考核確定"),
             also_set={"grade": Value(grade)},
         )
-    apply_transition(round_, "finalise", actor=actor, kwargs={"at": timezone.now()}, update_fields=["finalised_at"])
     return round_

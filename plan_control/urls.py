@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("reports/", views.ReportListView.as_view(), name="reports"),
     path("reports/<int:pk>/", views.ReportDetailView.as_view(), name="report"),
     path("reports/<int:pk>/transitions/<slug:name>/", views.ReportTransitionView.as_view(), name="report-transition"),
+    path("", include("plan_control.appraisal_urls")),
 ]

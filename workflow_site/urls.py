@@ -8,6 +8,7 @@ from viewflow.contrib.auth import AuthViewset
 from accounts import api as accounts_api
 from notifications import api as notifications_api
 from plan_control import api as plan_control_api
+from plan_control import appraisal_api
 from proposals import api as proposals_api
 from reviews import api as reviews_api
 
@@ -25,11 +26,14 @@ router.register("score-sheets", reviews_api.ScoreSheetViewSet, basename="score-s
 router.register("panels", reviews_api.PanelViewSet, basename="panel")
 router.register("plans", plan_control_api.PlanViewSet, basename="plan")
 router.register("progress-reports", plan_control_api.ProgressReportViewSet, basename="progress-report")
+router.register("appraisal-rounds", appraisal_api.AppraisalRoundViewSet, basename="appraisal-round")
+router.register("appraisals", appraisal_api.AppraisalViewSet, basename="appraisal")
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("me/", accounts_api.me, name="api-me"),
     path("monthly-analysis/", plan_control_api.monthly_analysis, name="api-monthly-analysis"),
+    path("agency-summaries/", appraisal_api.agency_summaries, name="api-agency-summaries"),
     *router.urls,
 ]
 

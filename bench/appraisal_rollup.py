@@ -1,0 +1,278 @@
+"""The year-end appraisal rollup of 10,000 plans x 12 monthly reports through a real Celery worker, against one
+set-based SQL aggregate over the same reports measured in the same run.
+
+- rollup: `appraisal_rollup_start()` (one `rollup_agency` task per agency, ~100 agencies, sent on commit) served
+  by one real worker (prefork, concurrency 2, Redis db 14, a queue of its own), timed from the service call
+  until the round is in self_assessment; twice: the first run inserts the 10,000 Appraisal rows, the rerun
+  updates the same rows in place;
+- aggregate: `appraisal.plan_figures()` (the GROUP BY every task runs for its agency) over all 10,000 plans at
+  once, in this process; also with the formula applied to every row in Python (what the rollup computes).
+The year (999, no real year) is built with COPY (workflow_site.bulk.copy_rows): 100 agencies x 100 plans, 120,000
+reports with random lags, late and missing months. Each run is checked: 10,000 rows, one per plan, scores equal
+to the in-process computation. Everything is deleted afterwards.
+Run: `.venv/bin/python bench/appraisal_rollup.py [PLANS]`. Target: rollup < 10 s.
+"""
+
+import contextlib
+import datetime
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import zoneinfo
+from decimal import Decimal
+from pathlib import Path
+
+UNIQUE = f"rdec-bench-{uuid.uuid4().hex[:10]}"
+BROKER_URL = "redis://127.0.0.1:6379/14"  # pytest's workers use db 15
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rdec"
+# Before Django reads its settings: the bench process publishes to the same broker and queue as the worker.
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="workflow_site.settings.test",
+    DATABASE_URL=DATABASE_URL,
+    CELERY_BROKER_URL=BROKER_URL,
+    CELERY_TASK_DEFAULT_QUEUE=UNIQUE,
+)
+
+from _setup import ROOT, setup_django  # noqa: E402
+
+setup_django()
+
+from django.contrib.contenttypes.models import ContentType  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Agency, User  # noqa: E402
+from accounts.roles import Role  # noqa: E402
+from plan_control import appraisal, appraisal_selectors  # noqa: E402
+from plan_control.appraisal_services import appraisal_rollup_start, appraisal_round_create  # noqa: E402
+from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport  # noqa: E402
+from plan_control.selectors import ACTIVE_PLAN_STATES  # noqa: E402
+from workflow_site import celery_app  # noqa: E402
+from workflow_site.bulk import copy_rows  # noqa: E402
+from workflow_site.models import TransitionLog  # noqa: E402
+
+YEAR = 999  # a year no real round uses
+AGENCIES = 100
+PREFIX = "BENCH_AR"
+OFFICER = "bench.appraisal.officer"
+TIMEOUT = 120
+TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
+LINEAR = [round(m * 100 / 12, 2) for m in range(1, 13)]
+
+
+class Worker:
+    def __init__(self, log_path: Path) -> None:
+        self.hostname = f"{UNIQUE}@{socket.gethostname()}"
+        self.log_path = log_path
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the settings, database, broker and queue above
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        argv = [
+            sys.executable, "-m", "celery", "-A", "workflow_site", "worker",
+            "--pool", "prefork", "--concurrency", "2", "-l", "warning",
+            "-Q", UNIQUE, "-n", f"{UNIQUE}@%h", "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited during start-up; see {self.log_path}")
+            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
+                return
+        raise RuntimeError(f"worker not ready after 60 s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown: the main process only
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # nothing of it (pool children) outlives the bench
+        self.process.wait()
+
+
+def raw_delete(queryset) -> None:
+    """DELETE without Django's collector (the database's own foreign keys still refuse to orphan anything)."""
+    queryset._raw_delete(queryset.db)
+
+
+def cleanup() -> None:
+    for round_ in AppraisalRound.objects.filter(year=YEAR):
+        raw_delete(Appraisal.objects.filter(round=round_))
+        raw_delete(
+            TransitionLog.objects.filter(
+                content_type=ContentType.objects.get_for_model(AppraisalRound), object_id=round_.pk
+            )
+        )
+        raw_delete(AppraisalRound.objects.filter(pk=round_.pk))
+    raw_delete(ProgressReport.objects.filter(year=YEAR))
+    raw_delete(ControlledPlan.objects.filter(year=YEAR))
+    for user in User.objects.filter(username=OFFICER):
+        user.groups.clear()
+        raw_delete(User.objects.filter(pk=user.pk))
+    raw_delete(Agency.objects.filter(code__startswith=PREFIX))
+
+
+def drop_redis_keys() -> None:
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        channel.queue_delete(UNIQUE)
+        keys = list(channel.client.scan_iter(match=f"*{UNIQUE}*"))
+        if keys:
+            channel.client.delete(*keys)
+
+
+def due_date(month: int) -> datetime.date:
+    return datetime.date(2026, month + 1, 10) if month < 12 else datetime.date(2027, 1, 10)
+
+
+def build(n: int) -> User:
+    rng = random.Random(2026)
+    agencies = Agency.objects.bulk_create(
+        Agency(code=f"{PREFIX}{a:03d}", name=f"效能測試機關（考核）{a}", kind=Agency.Kind.BUREAU)
+        for a in range(AGENCIES)
+    )
+    now = timezone.now()
+    copy_rows(
+        ControlledPlan,
+        ["year", "code", "agency", "title", "budget", "planned_progress", "status", "created_at"],
+        (
+            (YEAR, f"B{i:05d}", agencies[i % AGENCIES].pk, f"效能測試計畫 {i}", 10_000_000, LINEAR,
+             ControlledPlan.Status.IN_EXECUTION, now)
+            for i in range(n)
+        ),
+    )  # fmt: skip
+    plans = ControlledPlan.objects.filter(year=YEAR).values_list("pk", "agency_id")
+    fields = [
+        "plan", "year", "month", "agency", "due_date", "planned_percent", "actual_percent", "budget_executed",
+        "narrative", "lag_reason", "remedy", "lag_points", "lagging", "consecutive_lagging", "return_reason",
+        "status", "submitted_at", "opened_at",
+    ]  # fmt: skip
+    rows = []
+    for plan_id, agency_id in plans:
+        lag = Decimal(rng.choice([0, 0, 1, 3, 6, 12]))
+        spend = rng.uniform(0.5, 1.05)
+        missing = rng.choice([0, 0, 0, 1, 2])
+        for month in range(1, 13):
+            planned = Decimal(str(LINEAR[month - 1]))
+            actual = max(Decimal(0), planned - lag - Decimal(rng.randint(0, 2)))
+            counted = month <= 12 - missing
+            late = rng.random() < 0.15
+            submitted = datetime.datetime.combine(due_date(month), datetime.time(12), TAIPEI) + datetime.timedelta(
+                days=3 if late else -1
+            )
+            rows.append(
+                (
+                    plan_id, YEAR, month, agency_id, due_date(month), planned,
+                    actual if counted else None,
+                    int(10_000_000 * spend * month / 12) if counted else None,
+                    "", "", "",
+                    planned - actual if counted else None,
+                    counted and planned - actual >= 5,
+                    0, "",
+                    (ProgressReport.Status.ACCEPTED if month % 3 else ProgressReport.Status.SUBMITTED)
+                    if counted else ProgressReport.Status.PENDING,
+                    submitted if counted else None,
+                    now,
+                )
+            )  # fmt: skip
+    copy_rows(ProgressReport, fields, rows)
+    officer, _ = User.objects.get_or_create(username=OFFICER)
+    from django.contrib.auth.models import Group
+
+    officer.groups.set([Group.objects.get_or_create(name=Role.RDEC_OFFICER)[0]])
+    return User.objects.get(pk=officer.pk)
+
+
+def in_process_scores(plans, weights: dict) -> dict[int, Decimal]:
+    scores = {}
+    for plan_id, row in appraisal.plan_figures(plans).items():
+        parts = appraisal.components(
+            counted=row["counted"],
+            lag_sum=row["lag_sum"],
+            months_lagging=row["months_lagging"],
+            months_late=row["months_late"],
+            final_actual=row["final_actual"],
+            budget_executed=row["budget_executed"],
+            budget=row["budget"],
+        )
+        scores[plan_id] = appraisal.suggested_score(parts, weights)
+    return scores
+
+
+def rollup(round_id: int, officer: User) -> float:
+    status = AppraisalRound.objects.filter(pk=round_id).values_list("status", flat=True)
+    start = time.perf_counter()
+    with transaction.atomic():
+        appraisal_rollup_start(round_id=round_id, actor=officer)  # the group is sent on commit
+    while status.get() != AppraisalRound.Status.SELF_ASSESSMENT:
+        if time.perf_counter() - start > TIMEOUT:
+            raise RuntimeError(f"round not in self_assessment after {TIMEOUT} s")
+        time.sleep(0.01)
+    return time.perf_counter() - start
+
+
+def check(round_: AppraisalRound, expected: dict[int, Decimal]) -> str:
+    rows = dict(Appraisal.objects.filter(round=round_).values_list("plan_id", "suggested_score"))
+    count = Appraisal.objects.filter(round=round_).count()
+    progress = appraisal_selectors.rollup_progress(round_)
+    ok = count == len(expected) and rows == expected and progress["done"] == progress["total"] == len(expected)
+    return f"{count:,} rows, progress {progress['done']:,}/{progress['total']:,}, " + (
+        "scores = in-process computation" if ok else "MISMATCH"
+    )
+
+
+def main(n: int) -> None:
+    log_dir = ROOT / "var" / "bench-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    worker = Worker(log_dir / f"{UNIQUE}.log")
+    cleanup()
+    try:
+        start = time.perf_counter()
+        with transaction.atomic():
+            officer = build(n)
+            round_ = appraisal_round_create(actor=officer, year=YEAR)
+        setup_s = time.perf_counter() - start
+        print(f"setup: {n:,} plans in {AGENCIES} agencies, {n * 12:,} reports (COPY) in {setup_s:.1f} s")
+        worker.start()
+        print(f"worker: prefork, concurrency 2, Redis {BROKER_URL}, queue {UNIQUE}")
+        plans = ControlledPlan.objects.filter(year=YEAR, status__in=ACTIVE_PLAN_STATES)
+
+        first = rollup(round_.pk, officer)
+        round_.refresh_from_db()
+        start = time.perf_counter()
+        figures = appraisal.plan_figures(plans)
+        aggregate_s = time.perf_counter() - start
+        start = time.perf_counter()
+        expected = in_process_scores(plans, round_.weights)
+        scored_s = time.perf_counter() - start
+        print(f"rollup, first run (inserts): {first:.3f} s; {check(round_, expected)}")
+        second = rollup(round_.pk, officer)
+        round_.refresh_from_db()
+        print(f"rollup, rerun (updates):     {second:.3f} s; {check(round_, expected)}")
+        print(f"set-based aggregate (plan_figures over {len(figures):,} plans, one GROUP BY): {aggregate_s:.3f} s")
+        print(f"  + formula in Python for every plan (what the rollup computes, no writes): {scored_s:.3f} s")
+        for name, elapsed in (("first run", first), ("rerun", second)):
+            print(
+                f"ratio rollup / aggregate, {name}: {elapsed / aggregate_s:.1f} x "
+                f"(target: rollup < 10 s -> {'met' if elapsed < 10 else 'NOT met'})"
+            )
+    finally:
+        worker.stop()
+        drop_redis_keys()
+        cleanup()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
