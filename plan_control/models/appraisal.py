@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
@@ -153,7 +154,9 @@ class Appraisal(StatefulModel):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    computed_at = models.DateTimeField(_("彙整時間"))
+    # The database's clock, like the round's rollup_started_at: progress compares the two, and a worker whose
+    # clock runs behind the web server's must not leave a rerun short of done.
+    computed_at = models.DateTimeField(_("彙整時間"), db_default=Now())
 
     class Meta:
         verbose_name = _("計畫考核")

@@ -140,3 +140,25 @@ def test_finalising_grades_every_plan_and_logs_it(reviewed_round):
     ]
     assert set(Appraisal.objects.values_list("status", flat=True)) == {"finalised"}
     assert TransitionLog.objects.filter(transition="set_grade").count() == 10
+
+
+def test_an_acting_substitute_self_assesses_for_the_agency(reviewed_round, make_user):
+    import datetime
+
+    from accounts.tests.factories import DelegationFactory
+    from workflow_site.models import TransitionLog
+
+    _officer, round_ = reviewed_round
+    AppraisalRound.objects.filter(pk=round_.pk).update(status=AppraisalRound.Status.SELF_ASSESSMENT)
+    Appraisal.objects.filter(round=round_).update(status=Appraisal.Status.SUGGESTED)
+    item = round_.appraisals.first()
+    clerk = make_user(Role.AGENCY_CLERK, agency=item.agency)
+    deputy = make_user(Role.REVIEWER, agency=None)  # no rights of their own here
+    DelegationFactory(user=clerk, substitute=deputy, starts=datetime.date(2000, 1, 1), ends=datetime.date(2100, 1, 1))
+    appraisal_services.appraisal_submit_self_assessment(
+        actor=deputy, appraisal_id=item.pk, score=88, text="代理自評：進度如期"
+    )
+    item.refresh_from_db()
+    assert (item.status, item.self_score) == ("self_assessed", Decimal("88.00"))
+    log = TransitionLog.objects.get(object_id=item.pk, transition="submit_self_assessment")
+    assert (log.actor, log.acting_for) == (deputy, clerk)
