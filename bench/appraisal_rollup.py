@@ -13,30 +13,17 @@ to the in-process computation. Everything is deleted afterwards.
 Run: `.venv/bin/python bench/appraisal_rollup.py [PLANS]`. Target: rollup < 10 s.
 """
 
-import contextlib
 import datetime
-import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import time
-import uuid
 import zoneinfo
 from decimal import Decimal
-from pathlib import Path
 
-UNIQUE = f"rdec-bench-{uuid.uuid4().hex[:10]}"
-BROKER_URL = "redis://127.0.0.1:6379/14"  # pytest's workers use db 15
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rdec"
+from _worker import BROKER_URL, Worker, bench_environment, drop_queue, raw_delete
+
 # Before Django reads its settings: the bench process publishes to the same broker and queue as the worker.
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="workflow_site.settings.test",
-    DATABASE_URL=DATABASE_URL,
-    CELERY_BROKER_URL=BROKER_URL,
-    CELERY_TASK_DEFAULT_QUEUE=UNIQUE,
-)
+UNIQUE = bench_environment()
 
 from _setup import ROOT, setup_django  # noqa: E402
 
@@ -52,7 +39,6 @@ from plan_control import appraisal, appraisal_selectors  # noqa: E402
 from plan_control.appraisal_services import appraisal_rollup_start, appraisal_round_create  # noqa: E402
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport  # noqa: E402
 from plan_control.selectors import ACTIVE_PLAN_STATES  # noqa: E402
-from workflow_site import celery_app  # noqa: E402
 from workflow_site.bulk import copy_rows  # noqa: E402
 from workflow_site.models import TransitionLog  # noqa: E402
 
@@ -63,48 +49,6 @@ OFFICER = "bench.appraisal.officer"
 TIMEOUT = 120
 TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
 LINEAR = [round(m * 100 / 12, 2) for m in range(1, 13)]
-
-
-class Worker:
-    def __init__(self, log_path: Path) -> None:
-        self.hostname = f"{UNIQUE}@{socket.gethostname()}"
-        self.log_path = log_path
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the settings, database, broker and queue above
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        argv = [
-            sys.executable, "-m", "celery", "-A", "workflow_site", "worker",
-            "--pool", "prefork", "--concurrency", "2", "-l", "warning",
-            "-Q", UNIQUE, "-n", f"{UNIQUE}@%h", "--without-mingle", "--without-gossip",
-        ]  # fmt: skip
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited during start-up; see {self.log_path}")
-            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
-                return
-        raise RuntimeError(f"worker not ready after 60 s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: the main process only
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # nothing of it (pool children) outlives the bench
-        self.process.wait()
-
-
-def raw_delete(queryset) -> None:
-    """DELETE without Django's collector (the database's own foreign keys still refuse to orphan anything)."""
-    queryset._raw_delete(queryset.db)
 
 
 def cleanup() -> None:
@@ -122,15 +66,6 @@ def cleanup() -> None:
         user.groups.clear()
         raw_delete(User.objects.filter(pk=user.pk))
     raw_delete(Agency.objects.filter(code__startswith=PREFIX))
-
-
-def drop_redis_keys() -> None:
-    with celery_app.connection_for_write() as connection:
-        channel = connection.default_channel
-        channel.queue_delete(UNIQUE)
-        keys = list(channel.client.scan_iter(match=f"*{UNIQUE}*"))
-        if keys:
-            channel.client.delete(*keys)
 
 
 def due_date(month: int) -> datetime.date:
@@ -236,7 +171,7 @@ def check(round_: AppraisalRound, expected: dict[int, Decimal]) -> str:
 def main(n: int) -> None:
     log_dir = ROOT / "var" / "bench-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    worker = Worker(log_dir / f"{UNIQUE}.log")
+    worker = Worker(queue=UNIQUE, log_path=log_dir / f"{UNIQUE}.log")
     cleanup()
     try:
         start = time.perf_counter()
@@ -270,7 +205,7 @@ def main(n: int) -> None:
             )
     finally:
         worker.stop()
-        drop_redis_keys()
+        drop_queue(UNIQUE)
         cleanup()
 
 

@@ -17,27 +17,16 @@ Target: e-mails/s / no-op tasks/s >= 1.0 (one SMTP connection per task serving a
 import contextlib
 import json
 import logging
-import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from pathlib import Path
 
-UNIQUE = f"rdec-bench-{uuid.uuid4().hex[:10]}"
-BROKER_URL = "redis://127.0.0.1:6379/14"  # pytest's workers use db 15
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rdec"
+from _worker import BROKER_URL, Worker, bench_environment, drop_queue, raw_delete
+
 # Before Django reads its settings: the bench process publishes to the same broker and queue as the worker.
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="workflow_site.settings.test",
-    DATABASE_URL=DATABASE_URL,
-    CELERY_BROKER_URL=BROKER_URL,
-    CELERY_TASK_DEFAULT_QUEUE=UNIQUE,
-)
+UNIQUE = bench_environment()
 
 from _setup import ROOT, setup_django  # noqa: E402
 
@@ -81,56 +70,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Worker:
-    def __init__(self, *, smtp_port: int, log_path: Path) -> None:
-        self.hostname = f"{UNIQUE}@{socket.gethostname()}"
-        self.log_path = log_path
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "workflow_site.settings.test",
-            "DATABASE_URL": DATABASE_URL,
-            "CELERY_BROKER_URL": BROKER_URL,
-            "CELERY_TASK_DEFAULT_QUEUE": UNIQUE,
-            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(smtp_port),
-            "EMAIL_TIMEOUT": "10",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        argv = [
-            sys.executable, "-m", "celery", "-A", "workflow_site", "worker",
-            "--pool", "prefork", "--concurrency", "2", "-l", "warning",
-            "-Q", UNIQUE, "-n", f"{UNIQUE}@%h", "--without-mingle", "--without-gossip",
-            # celery.ping is not a built-in of Celery 5: it lives in the testing helpers.
-            "--include", "celery.contrib.testing.tasks",
-        ]  # fmt: skip
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited during start-up; see {self.log_path}")
-            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
-                return
-        raise RuntimeError(f"worker not ready after 60 s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: the main process only
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # nothing of it (pool children) outlives the bench
-        self.process.wait()
 
 
 def ours_in_flight(client) -> int:
@@ -182,28 +121,12 @@ def make_data(prefix: str) -> tuple[Agency, ReminderRule, list[User]]:
     return agency, rule, owners
 
 
-def raw_delete(queryset) -> None:
-    """DELETE without Django's collector, which visits every model pointing here, even one whose app is still
-    unmigrated in `rdec`; the database's own foreign keys still refuse to orphan anything."""
-    queryset._raw_delete(queryset.db)
-
-
 def drop_notifications(rule: ReminderRule) -> None:
     ids = list(Notification.objects.filter(rule=rule).values_list("pk", flat=True))
     notification_type = ContentType.objects.get_for_model(Notification)
     for i in range(0, len(ids), 5000):
         raw_delete(TransitionLog.objects.filter(content_type=notification_type, object_id__in=ids[i : i + 5000]))
     raw_delete(Notification.objects.filter(rule=rule))
-
-
-def drop_redis_keys() -> None:
-    with celery_app.connection_for_write() as connection:
-        channel = connection.default_channel
-        channel.queue_delete(UNIQUE)
-        # The queue's lists and kombu's binding sets for it: every key naming our unique queue.
-        keys = list(channel.client.scan_iter(match=f"*{UNIQUE}*"))
-        if keys:
-            channel.client.delete(*keys)
 
 
 def email_rate(client, handler: CountingHandler, rule: ReminderRule, batch_size: int) -> float:
@@ -253,7 +176,18 @@ def main(n: int) -> None:
     handler = CountingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    worker = Worker(smtp_port=controller.port, log_path=log_dir / f"{UNIQUE}.log")
+    worker = Worker(
+        queue=UNIQUE,
+        log_path=log_dir / f"{UNIQUE}.log",
+        extra_env={
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(controller.port),
+            "EMAIL_TIMEOUT": "10",
+        },
+        # celery.ping is not a built-in of Celery 5: it lives in the testing helpers.
+        include="celery.contrib.testing.tasks",
+    )
     agency = rule = None
     try:
         worker.start()
@@ -281,7 +215,7 @@ def main(n: int) -> None:
     finally:
         worker.stop()
         controller.stop()
-        drop_redis_keys()
+        drop_queue(UNIQUE)
         if rule is not None:
             drop_notifications(rule)
             raw_delete(ReminderRule.objects.filter(pk=rule.pk))
