@@ -128,6 +128,7 @@ class ProgressReportSerializer(serializers.ModelSerializer):
         max_value=100,
     )
     lag_points = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False, read_only=True)
+    overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = ProgressReport
@@ -153,6 +154,7 @@ class ProgressReportSerializer(serializers.ModelSerializer):
             "status",
             "submitted_at",
             "opened_at",
+            "overdue",
         ]
         read_only_fields = [
             "agency",

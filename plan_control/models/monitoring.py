@@ -187,6 +187,13 @@ class ProgressReport(StatefulModel):
     def __str__(self) -> str:
         return f"{self.plan.code} {self.year}年{self.month}月"
 
+    @property
+    def overdue(self) -> bool:
+        """Past the deadline day (Taipei) and not submitted: pending, or returned and not yet resubmitted."""
+        from workflow_site.roc_calendar.calendar import today
+
+        return self.status in (self.Status.PENDING, self.Status.RETURNED) and today() > self.due_date
+
     @transition(
         field=status,
         source=[Status.PENDING, Status.RETURNED],

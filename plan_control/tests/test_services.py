@@ -292,3 +292,26 @@ def test_a_rejected_import_reads_row_by_row_as_a_validation_error(world):
         "errors": ["第 2 列：計畫編號 P001 已存在於本年度", "第 3 列：未知的機關代碼 NOPE"]
     }
     assert ControlledPlan.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_report_is_overdue_past_its_deadline_until_submitted(make_user):
+    import datetime
+
+    import time_machine
+
+    from plan_control.tests.factories import agency_people, make_plans, plan_dict, report_for
+
+    officer = make_user("rdec_officer")
+    agency, clerk, _head = agency_people("OVD")
+    plan = make_plans(officer, [plan_dict("OVD-1", agency.code)])[0]
+    services.reports_open_for_month(year=plan.year, month=3)
+    report = report_for(plan, 3)
+    taipei = datetime.timezone(datetime.timedelta(hours=8))
+    with time_machine.travel(datetime.datetime.combine(report.due_date, datetime.time(18), taipei), tick=False):
+        assert report.overdue is False  # the deadline day itself
+    day_after = report.due_date + datetime.timedelta(days=1)
+    with time_machine.travel(datetime.datetime.combine(day_after, datetime.time(9), taipei), tick=False):
+        assert report.overdue is True
+        submitted = fill_and_submit(clerk, report, 25)
+        assert submitted.overdue is False
