@@ -1,5 +1,6 @@
-"""年終考核 back office: the agencies' annual summary (with its ODS / XLSX download) and RDEC's appraisal round page
-(rollup progress, the rollup / open-review / finalise buttons, the grade distribution).
+"""年終考核 back office: the agencies' annual summary (with its ODS / XLSX download), RDEC's appraisal round page
+(rollup progress, the rollup / open-review / finalise buttons, the grade distribution), and the plans' appraisals
+(the list, and one plan's page where the agency assesses itself and RDEC reviews).
 
 Views read through plan_control.appraisal_selectors and write only through plan_control.appraisal_services. What
 the user may not see is a 404, what they may not do a 403; a refused request comes back as a message.
@@ -7,21 +8,32 @@ the user may not see is a 404, what they may not do a 403; a refused request com
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import tablib
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
+from django.views.generic import ListView
 
 from proposals.exports import DEFAULT_FORMAT, FORMATS, ExportFile
-from workflow_site.errors import ValidationFailed
+from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
+from workflow_site.errors import PermissionDenied as AppPermissionDenied
+from workflow_site.selectors import transition_history
+from workflow_site.transitions import available_transitions
 
 from . import appraisal_selectors, appraisal_services, exports
-from .models import AppraisalGrade, AppraisalRound
+from .forms import add_service_errors
+from .models import Appraisal, AppraisalGrade, AppraisalRound
 from .views import _require_rdec, _run, default_month, is_rdec
 
 
@@ -206,3 +218,213 @@ class AppraisalRoundActionView(LoginRequiredMixin, View):
         _label, done, service = ROUND_ACTIONS[name]
         _run(request, lambda: service(round_id=pk, actor=request.user), str(done))
         return HttpResponseRedirect(reverse("plan_control:appraisal-round", args=[pk]))
+
+
+# ---------------------------------------------------------------- the plans' appraisals
+
+
+class AppraisalListView(LoginRequiredMixin, ListView):
+    """The year's appraisals the user may see (RDEC staff: all; an agency: its own plans), 50 a page; a constant
+    number of queries. Without `?year=` the latest round's year."""
+
+    template_name = "plan_control/appraisal_list.html"
+    context_object_name = "appraisals"
+    paginate_by = 50
+
+    def get(self, request, *args, **kwargs):
+        try:
+            self.year = self._year()
+        except ValidationFailed as exc:
+            return HttpResponseBadRequest(str(exc.message))
+        self.round = AppraisalRound.objects.filter(year=self.year).first()
+        return super().get(request, *args, **kwargs)
+
+    def _year(self) -> int:
+        if not self.request.GET.get("year"):
+            latest = AppraisalRound.objects.values_list("year", flat=True).order_by("-year").first()
+            if latest is not None:
+                return latest
+        return _year(self.request)
+
+    def get_queryset(self):
+        return appraisal_selectors.appraisal_list(viewer=self.request.user).filter(round__year=self.year)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            {
+                "year": self.year,
+                "round": self.round,
+                "is_rdec": is_rdec(self.request.user),
+                "query": f"year={self.year}",
+            }
+        )
+        return context
+
+
+SCORE_WIDGET = {"min": 0, "max": 100, "step": "0.01", "inputmode": "decimal"}
+
+
+class SelfAssessmentForm(forms.Form):
+    """The agency's score and explanation. Input only: the range and the required text are the service's rules,
+    so its messages land on these fields."""
+
+    self_score = forms.DecimalField(
+        label=gettext_lazy("自評分數"),
+        help_text=gettext_lazy("0 至 100，最多兩位小數。"),
+        widget=forms.NumberInput(attrs=SCORE_WIDGET),
+    )
+    self_assessment = forms.CharField(
+        label=gettext_lazy("自評說明"), required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+
+
+class ReviewForm(forms.Form):
+    review_score = forms.DecimalField(
+        label=gettext_lazy("複核分數"),
+        help_text=gettext_lazy("0 至 100，最多兩位小數；即為提送考核確定的分數。"),
+        widget=forms.NumberInput(attrs=SCORE_WIDGET),
+    )
+    review_comment = forms.CharField(
+        label=gettext_lazy("複核意見"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+@dataclass(frozen=True)
+class ItemAction:
+    form: type[forms.Form]
+    transition: str
+    round_status: str
+    heading: str
+    button: str
+    done: str
+    initial: Callable[[Appraisal], dict]
+    run: Callable[..., Appraisal]
+
+
+ITEM_ACTIONS = {
+    "self_assess": ItemAction(
+        form=SelfAssessmentForm,
+        transition="submit_self_assessment",
+        round_status=AppraisalRound.Status.SELF_ASSESSMENT,
+        heading=gettext_lazy("機關自評"),
+        button=gettext_lazy("送出自評"),
+        done=gettext_lazy("已送出自評；研考會複核前仍可修正。"),
+        initial=lambda item: {"self_score": item.self_score, "self_assessment": item.self_assessment},
+        run=lambda actor, pk, data: appraisal_services.appraisal_submit_self_assessment(
+            actor=actor, appraisal_id=pk, score=data["self_score"], text=data["self_assessment"]
+        ),
+    ),
+    "review": ItemAction(
+        form=ReviewForm,
+        transition="review",
+        round_status=AppraisalRound.Status.REVIEW,
+        heading=gettext_lazy("研考會複核"),
+        button=gettext_lazy("送出複核"),
+        done=gettext_lazy("已完成複核。"),
+        initial=lambda item: {"review_score": item.review_score, "review_comment": item.review_comment},
+        run=lambda actor, pk, data: appraisal_services.appraisal_review(
+            actor=actor, appraisal_id=pk, score=data["review_score"], comment=data["review_comment"]
+        ),
+    ),
+}
+
+FIGURES = [
+    ("mean_lag", gettext_lazy("平均落後百分點")),
+    ("months_lagging", gettext_lazy("落後月數")),
+    ("months_late", gettext_lazy("逾期填報月數")),
+    ("months_missing", gettext_lazy("未填報月數")),
+    ("final_completion", gettext_lazy("最終累計完成度（%）")),
+    ("budget_execution_rate", gettext_lazy("預算執行率（%）")),
+]
+COMPONENT_LABELS = {
+    "progress": gettext_lazy("進度"),
+    "timeliness": gettext_lazy("填報時效"),
+    "completion": gettext_lazy("完成度"),
+    "budget": gettext_lazy("預算執行"),
+}
+
+
+def appraisal_components(item: Appraisal) -> dict:
+    """The figures behind the suggested score and the weighted components, ready to print (missing: None)."""
+    parts = item.components or {}
+    weights = item.round.weights or {}
+    return {
+        "figures": [{"key": key, "label": label, "value": parts.get(key)} for key, label in FIGURES],
+        "budget_flag": bool(parts.get("budget_flag")),
+        "scores": [
+            {"key": key, "label": label, "value": parts.get(key), "weight": weights.get(key)}
+            for key, label in COMPONENT_LABELS.items()
+        ],
+    }
+
+
+class AppraisalDetailView(LoginRequiredMixin, View):
+    """One plan's appraisal: the components and the suggested score; the agency's self-assessment form while the
+    round is in self-assessment, RDEC's review form while it is in review. Refusals come back on the form or as
+    messages (a stage or state refusal with its 409), never as a server error."""
+
+    template_name = "plan_control/appraisal_item.html"
+
+    def _item(self, pk: int) -> Appraisal:
+        qs = appraisal_selectors.appraisal_list(viewer=self.request.user).select_related("round", "reviewed_by")
+        return get_object_or_404(qs, pk=pk)
+
+    def _open_action(self, item: Appraisal) -> str | None:
+        """The form this user may fill in now, if any: the round's stage and the item's transition both allow it."""
+        candidates = [name for name, a in ITEM_ACTIONS.items() if item.round.status == a.round_status]
+        if not candidates:
+            return None
+        names = set(available_transitions(item, self.request.user))
+        return next((name for name in candidates if ITEM_ACTIONS[name].transition in names), None)
+
+    def _render(self, item: Appraisal, *, action: str | None = None, form=None, status: int = 200):
+        open_action = self._open_action(item)
+        if form is not None and action != open_action:
+            # A form this page does not offer now (a forged or stale POST): its errors become messages.
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(self.request, error)
+            form = None
+        if open_action and form is None:
+            spec = ITEM_ACTIONS[open_action]
+            form = spec.form(initial=spec.initial(item))
+        context = {
+            "item": item,
+            "plan": item.plan,
+            "round": item.round,
+            "components": appraisal_components(item),
+            "action": open_action,
+            "action_spec": ITEM_ACTIONS.get(open_action),
+            "form": form,
+            "history": transition_history(item),
+            "is_rdec": is_rdec(self.request.user),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request, pk: int):
+        return self._render(self._item(pk))
+
+    def post(self, request, pk: int):
+        item = self._item(pk)
+        name = request.POST.get("action", "")
+        spec = ITEM_ACTIONS.get(name)
+        if spec is None:
+            return HttpResponseBadRequest(_("未知的操作。"))
+        form = spec.form(request.POST)
+        if not form.is_valid():
+            return self._render(item, action=name, form=form)
+        try:
+            spec.run(request.user, pk, form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self._render(self._item(pk), action=name, form=form)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from exc
+        except AppPermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+        except ApplicationError as exc:  # not this stage, or the item has moved on
+            messages.error(request, str(exc.message))
+            return self._render(self._item(pk), status=exc.status)
+        messages.success(request, str(spec.done))
+        return HttpResponseRedirect(reverse("plan_control:appraisal", args=[pk]))

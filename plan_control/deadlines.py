@@ -189,7 +189,7 @@ def _self_items(queryset):
             due_date=a.round.self_assessment_due,
             recipient_ids=people.get(a.agency_id, ()),
             agency_id=a.agency_id,
-            url=f"/api/v1/appraisals/{a.pk}/",
+            url=f"/plan-control/appraisals/{a.pk}/",
         )
 
 
