@@ -11,15 +11,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from workflow_site.errors import NotFound, PermissionDenied
+from workflow_site.permissions import require
 from workflow_site.transitions import apply_transition
 
 from .models import Agency, Delegation, User
 from .roles import ROLE_CODES, Role, user_roles
-
-
-def _require(actor, perm: str, obj=None) -> None:
-    if actor is not None and not actor.has_perm(perm, obj):
-        raise PermissionDenied()
 
 
 def _set_roles(user: User, roles: list[str]) -> None:
@@ -43,7 +39,7 @@ def agency_create(
     active: bool = True,
 ) -> Agency:
     """Create an agency (admin only)."""
-    _require(actor, "accounts.manage_agencies")
+    require(actor, "accounts.manage_agencies")
     agency = Agency(code=code, name=name, name_en=name_en, kind=kind, parent=parent, active=active)
     agency.full_clean()
     agency.save()
@@ -53,7 +49,7 @@ def agency_create(
 @transaction.atomic
 def agency_update(*, actor, agency_id: int, **fields) -> Agency:
     """Update an agency's fields (admin only)."""
-    _require(actor, "accounts.manage_agencies")
+    require(actor, "accounts.manage_agencies")
     agency = Agency.objects.select_for_update().get(pk=agency_id)
     allowed = {"code", "name", "name_en", "kind", "parent", "active"}
     for key, value in fields.items():
@@ -77,7 +73,7 @@ def user_create(
     roles: list[str] | None = None,
 ) -> User:
     """Create a user with roles (admin only); the password must pass the validators."""
-    _require(actor, "accounts.manage_users")
+    require(actor, "accounts.manage_users")
     user = User(username=username, email=email, display_name=display_name, agency=agency)
     try:
         validate_password(password, user)
@@ -93,7 +89,7 @@ def user_create(
 @transaction.atomic
 def user_update(*, actor, user_id: int, roles: list[str] | None = None, password: str | None = None, **fields) -> User:
     """Update a user's profile, roles or password (admin only)."""
-    _require(actor, "accounts.manage_users")
+    require(actor, "accounts.manage_users")
     # Locks the row so two admins editing the same account do not interleave role and profile changes.
     user = User.objects.select_for_update().get(pk=user_id)
     allowed = {"username", "email", "display_name", "agency", "is_active"}

@@ -13,17 +13,13 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.errors import Conflict, NotFound, TransitionNotAllowed
+from workflow_site.permissions import require
 from workflow_site.transitions import apply_bulk_transition, apply_transition
 
 from . import appraisal, appraisal_selectors
 from .models import Appraisal, AppraisalRound, ControlledPlan
 from .selectors import ACTIVE_PLAN_STATES
-
-
-def _require(actor, perm: str, obj=None) -> None:
-    if actor is not None and not actor.has_perm(perm, obj):
-        raise PermissionDenied()
 
 
 @transaction.atomic
@@ -37,7 +33,7 @@ def appraisal_round_create(
     review_due: datetime.date | None = None,
 ) -> AppraisalRound:
     """A year's appraisal round, open, with its weights and grade bands (defaults: 40/20/25/15; 90/80/70/0)."""
-    _require(actor, "plan_control.run_control")
+    require(actor, "plan_control.run_control")
     round_ = AppraisalRound(year=year, self_assessment_due=self_assessment_due, review_due=review_due)
     if weights is not None:
         round_.weights = weights
@@ -204,7 +200,7 @@ def appraisal_round_finalise(*, round_id: int, actor) -> AppraisalRound:
     """review -> finalised: final scores map to grades by the bands (minimum score, optional quota); 409
     `unreviewed` while any plan lacks its review score."""
     round_ = _round(round_id)
-    _require(actor, "plan_control.finalise_appraisal")
+    require(actor, "plan_control.finalise_appraisal")
     waiting = round_.appraisals.exclude(status=Appraisal.Status.REVIEWED).count()
     if waiting and round_.status == AppraisalRound.Status.REVIEW:
         raise Conflict(

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Agency
 from workflow_site.bulk import copy_rows
-from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.errors import Conflict, NotFound, TransitionNotAllowed
+from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import WorkingCalendar
 from workflow_site.transitions import apply_transition
 
@@ -30,11 +31,6 @@ class ImportRejected(ValidationError):
     def __init__(self, rows: list[dict]):
         self.rows = rows
         super().__init__({"errors": [_("第 %(row)d 列：%(message)s") % r for r in rows]})
-
-
-def _require(actor, perm: str, obj=None) -> None:
-    if actor is not None and not actor.has_perm(perm, obj):
-        raise PermissionDenied()
 
 
 def control_year(year: int) -> ControlYear:
@@ -92,7 +88,7 @@ def plans_import(*, actor, year: int, upload) -> int:
 
     Raises ImportRejected (a ValidationError) listing every bad row in `rows`; nothing is saved then.
     """
-    _require(actor, "plan_control.run_control")
+    require(actor, "plan_control.run_control")
     rows = read_plan_rows(upload)
     errors = _validate_rows(rows, year)
     if errors:
@@ -158,7 +154,7 @@ def plan_terminate(*, plan_id: int, actor, reason: str) -> ControlledPlan:
 @transaction.atomic
 def report_open(*, actor, plan_id: int, month: int) -> ProgressReport:
     """An RDEC officer opens one plan's report slot for a month; a second slot for the same month is a 409."""
-    _require(actor, "plan_control.run_control")
+    require(actor, "plan_control.run_control")
     if not 1 <= month <= 12:
         raise ValidationError({"month": [_("月份須介於 1 到 12。")]})
     plan = _plan(plan_id, actor)
@@ -251,7 +247,7 @@ def _check_figures(report: ProgressReport, previous: ProgressReport | None) -> N
 def report_update(*, actor, report_id: int, **fields) -> ProgressReport:
     """The agency fills in its figures while the report is pending or returned."""
     report = _report(report_id, actor)
-    _require(actor, "plan_control.report_progress", report)
+    require(actor, "plan_control.report_progress", report)
     if report.status not in (ProgressReport.Status.PENDING, ProgressReport.Status.RETURNED):
         raise TransitionNotAllowed(_("已填報的月報不能再修改。"), code="report_locked")
     unknown = set(fields) - set(REPORT_FIELDS)
@@ -275,7 +271,7 @@ def report_submit(*, actor, report_id: int) -> ProgressReport:
     """pending | returned -> submitted: the lag is measured against the year's threshold; the consecutive
     lagging months counted (reaching the year's alert level reminds the agency head)."""
     report = _report(report_id, actor)
-    _require(actor, "plan_control.report_progress", report)
+    require(actor, "plan_control.report_progress", report)
     if report.actual_percent is None:
         raise ValidationError({"actual_percent": [_("請填寫實際累計進度。")]})
     if report.budget_executed is None:

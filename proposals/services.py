@@ -18,6 +18,7 @@ from accounts.roles import Role, user_roles
 from reviews import services as review_services
 from reviews.models import Panel, PanelMember, ReviewItem
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import add_working_days, today
 from workflow_site.transitions import apply_bulk_transition, apply_transition
 
@@ -26,11 +27,6 @@ from .files import sniff_kind
 from .models import GRADE_ORDER, Adoption, Attachment, Grade, Proposal, ProposalRound
 
 DRAFT_FIELDS = ("title", "summary", "problem", "approach", "benefits", "contact_name", "contact_phone", "contact_email")
-
-
-def _require(actor, perm: str, obj=None) -> None:
-    if actor is not None and not actor.has_perm(perm, obj):
-        raise PermissionDenied()
 
 
 def _bands(grade_quotas: list[dict]) -> list[dict]:
@@ -69,7 +65,7 @@ def round_create(
     hide_agency: bool = False,
 ) -> ProposalRound:
     """A year's round in planning, with its rubric, its panel and grade bands from the quotas."""
-    _require(actor, "proposals.run_round")
+    require(actor, "proposals.run_round")
     if scoring_deadline < submission_deadline:
         raise ValidationError({"scoring_deadline": [_("評分截止日不得早於提案截止日。")]})
     round_ = ProposalRound(
@@ -145,7 +141,7 @@ def round_start_scoring(*, round_id: int, actor) -> ProposalRound:
     """screening -> scoring: the proposals that passed screening become the panel's items and the sheets are
     created. 409 while proposals await screening or the panel's composition rule is unmet."""
     round_ = _round(round_id)
-    _require(actor, "proposals.run_round")
+    require(actor, "proposals.run_round")
     waiting = round_.proposals.filter(status=Proposal.Status.SUBMITTED).count()
     if waiting and round_.status == ProposalRound.Status.SCREENING:
         raise TransitionNotAllowed(_("尚有 %(n)d 件提案未完成書面初審。") % {"n": waiting}, code="unscreened_proposals")
@@ -172,7 +168,7 @@ def round_finalise(*, round_id: int, actor) -> ProposalRound:
     """Fix the grades: the panel's results are locked and every proposal in review becomes graded (a grade, or
     none). From scoring, scoring is closed first. 409 `unresolved_ties` while the chair must order ties."""
     round_ = _round(round_id)
-    _require(actor, "proposals.finalise_round")
+    require(actor, "proposals.finalise_round")
     if round_.status == ProposalRound.Status.SCORING:
         round_close_scoring(round_id=round_id, actor=actor)
         round_.refresh_from_db()
@@ -245,7 +241,7 @@ def proposal_create(*, actor, round_id: int, title: str, summary: str, **fields)
 def proposal_update(*, actor, proposal_id: int, **fields) -> Proposal:
     """The clerk edits a draft."""
     proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
-    _require(actor, "proposals.draft_proposal", proposal)
+    require(actor, "proposals.draft_proposal", proposal)
     if proposal.status != Proposal.Status.DRAFT:
         raise TransitionNotAllowed(_("只有草稿可以修改。"), code="not_draft")
     unknown = set(fields) - set(DRAFT_FIELDS)
@@ -298,7 +294,7 @@ def proposal_withdraw(*, proposal_id: int, actor, reason: str = "") -> Proposal:
 def proposal_screen(*, proposal_id: int, actor, passed: bool, reason: str = "") -> Proposal:
     """RDEC's written screening: submitted -> in_review, or -> screened_out with the reason."""
     proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
-    _require(actor, "proposals.run_round")
+    require(actor, "proposals.run_round")
     if not passed and not reason.strip():
         raise ValidationError({"reason": [_("初審未通過須說明理由。")]})
     if proposal.round.status != ProposalRound.Status.SCREENING:
@@ -356,9 +352,9 @@ def attachment_add(*, proposal_id: int, actor, upload, is_award_report: bool = F
     """Attach a PDF, DOCX or ODT (by content) of at most 20 MB to a draft (or, for RDEC, an award report)."""
     proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
     if is_award_report:
-        _require(actor, "proposals.run_round")
+        require(actor, "proposals.run_round")
     else:
-        _require(actor, "proposals.draft_proposal", proposal)
+        require(actor, "proposals.draft_proposal", proposal)
         if proposal.status != Proposal.Status.DRAFT:
             raise TransitionNotAllowed(_("只有草稿可以加附件。"), code="not_draft")
     try:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from workflow_site.bulk import copy_rows
 from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.permissions import require
 from workflow_site.transitions import apply_transition
 
 from . import scoring, selectors
@@ -29,11 +30,6 @@ from .models import (
 )
 
 AUTO_RECUSAL_REASON = "與受審項目同機關，自動迴避"
-
-
-def _require(actor, perm: str, obj=None) -> None:
-    if actor is not None and not actor.has_perm(perm, obj):
-        raise PermissionDenied()
 
 
 @transaction.atomic
@@ -100,7 +96,7 @@ def panel_create(
     bands: list[dict] | None = None,
 ) -> Panel:
     """A panel for a round (one per round), with grade bands best first."""
-    _require(actor, "reviews.run_panel")
+    require(actor, "reviews.run_panel")
     panel = Panel(
         round_type=ContentType.objects.get_for_model(round_obj),
         round_id=round_obj.pk,
@@ -122,7 +118,7 @@ def panel_create(
 @transaction.atomic
 def panel_set_bands(*, panel: Panel, actor, bands: list[dict]) -> None:
     """Replace the grade bands (best first: `grade, label, quota_count | quota_percent, min_score`)."""
-    _require(actor, "reviews.run_panel")
+    require(actor, "reviews.run_panel")
     if panel.status == Panel.Status.FINALISED:
         raise TransitionNotAllowed(_("結果已確定，不能再變更等第設定。"))
     _validate_bands(bands)
@@ -146,7 +142,7 @@ def panel_member_add(
     *, panel_id: int, actor, user, kind: str, is_chair: bool = False, reserve: bool = False
 ) -> PanelMember:
     """Add a member while the panel is forming (a reserve member may join later, for reassigned items)."""
-    _require(actor, "reviews.run_panel")
+    require(actor, "reviews.run_panel")
     panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status != Panel.Status.FORMING and not reserve:
         raise TransitionNotAllowed(_("評分已開始，只能再加入備位委員。"))
@@ -187,7 +183,7 @@ def panel_start_scoring(*, panel_id: int, actor) -> Panel:
 
     Refused (409 `panel_composition`) while the composition rule is unmet.
     """
-    _require(actor, "reviews.run_panel")
+    require(actor, "reviews.run_panel")
     panel = Panel.objects.prefetch_related("members__user").get(pk=panel_id)
     problems = panel.composition_problems()
     if problems and panel.status == Panel.Status.FORMING:
@@ -421,7 +417,7 @@ def tie_resolve(*, panel_id: int, actor, item_ids: list[int], reason: str) -> Ti
 def panel_finalise(*, panel_id: int, actor) -> Panel:
     """closed -> finalised: ranks and grades saved and locked. 409 `unresolved_ties` lists what the chair must
     order first."""
-    _require(actor, "reviews.finalise_panel")
+    require(actor, "reviews.finalise_panel")
     panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status != Panel.Status.CLOSED:
         raise TransitionNotAllowed(
