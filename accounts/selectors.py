@@ -74,3 +74,19 @@ def delegation_list(*, viewer) -> QuerySet[Delegation]:
     if Role.AGENCY_HEAD in roles and viewer.agency_id:
         visible |= Q(user__agency_id=viewer.agency_id)
     return qs.filter(visible)
+
+
+def agency_ids_acting(user) -> set[int]:
+    """The user's agency, and those of the people they currently stand in for (職務代理)."""
+    ids = {user.agency_id} if user.agency_id else set()
+    return ids | {p.agency_id for p in acting_principals(user) if p.agency_id}
+
+
+def users_by_agency(agency_ids, role: str) -> dict[int, tuple[int, ...]]:
+    """Active users holding `role`, by agency, for these agencies: one query (the reminder sources' recipients)."""
+    people: dict[int, list[int]] = {}
+    for pk, agency_id in User.objects.filter(
+        is_active=True, groups__name=role, agency_id__in=set(agency_ids)
+    ).values_list("pk", "agency_id"):
+        people.setdefault(agency_id, []).append(pk)
+    return {agency: tuple(pks) for agency, pks in people.items()}

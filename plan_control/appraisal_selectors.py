@@ -74,14 +74,15 @@ def agency_summaries(*, year: int, viewer) -> list[dict]:
 
     from accounts.models import Agency
     from accounts.roles import user_roles
+    from accounts.selectors import agency_ids_acting
     from proposals.models import Proposal
 
     from .models import ControlledPlan, ProgressReport
-    from .selectors import ACTIVE_PLAN_STATES, COUNTED, RDEC_ROLES, _agency_ids
+    from .selectors import ACTIVE_PLAN_STATES, COUNTED, RDEC_ROLES
 
     if not getattr(viewer, "is_authenticated", False):
         return []
-    own: set[int] | None = None if RDEC_ROLES & user_roles(viewer) else _agency_ids(viewer)
+    own: set[int] | None = None if RDEC_ROLES & user_roles(viewer) else agency_ids_acting(viewer)
     if own is not None and not own:
         return []
 

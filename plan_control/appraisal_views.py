@@ -30,11 +30,12 @@ from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
+from workflow_site.views import run_service
 
 from . import appraisal_selectors, appraisal_services, exports
 from .forms import add_service_errors
 from .models import Appraisal, AppraisalGrade, AppraisalRound
-from .views import _require_rdec, _run, default_month, is_rdec
+from .views import _require_rdec, default_month, is_rdec
 
 
 def _year(request) -> int:
@@ -216,7 +217,7 @@ class AppraisalRoundActionView(LoginRequiredMixin, View):
             raise DjangoPermissionDenied(_("只有研考會同仁可以執行年終考核作業。"))
         get_object_or_404(AppraisalRound, pk=pk)
         _label, done, service = ROUND_ACTIONS[name]
-        _run(request, lambda: service(round_id=pk, actor=request.user), str(done))
+        run_service(request, lambda: service(round_id=pk, actor=request.user), str(done))
         return HttpResponseRedirect(reverse("plan_control:appraisal-round", args=[pk]))
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role, user_roles
+from accounts.selectors import users_by_agency
 from notifications.registry import DeadlineSource, DueItem
 from workflow_site.roc_calendar.calendar import add_working_days
 
@@ -17,15 +18,6 @@ RETURNED = "plan_control.report_returned"
 ACCEPTANCE = "plan_control.acceptance"
 LAG_ALERT = "plan_control.lag_alert"
 ACCEPTANCE_WORKING_DAYS = 5  # RDEC accepts or returns a report within a working week of submission
-
-
-def _people(agency_ids, role: str) -> dict[int, tuple[int, ...]]:
-    people: dict[int, list[int]] = {}
-    for pk, agency_id in User.objects.filter(
-        is_active=True, groups__name=role, agency_id__in=set(agency_ids)
-    ).values_list("pk", "agency_id"):
-        people.setdefault(agency_id, []).append(pk)
-    return {agency: tuple(pks) for agency, pks in people.items()}
 
 
 def _items(queryset, recipients, due_of, title_of, *, rdec_work=False):
@@ -44,12 +36,12 @@ def _items(queryset, recipients, due_of, title_of, *, rdec_work=False):
 
 
 def _clerks(reports):
-    people = _people({r.agency_id for r in reports}, Role.AGENCY_CLERK)
+    people = users_by_agency({r.agency_id for r in reports}, Role.AGENCY_CLERK)
     return lambda r: people.get(r.agency_id, ())
 
 
 def _heads(reports):
-    people = _people({r.agency_id for r in reports}, Role.AGENCY_HEAD)
+    people = users_by_agency({r.agency_id for r in reports}, Role.AGENCY_HEAD)
     return lambda r: people.get(r.agency_id, ())
 
 
@@ -181,7 +173,7 @@ APPRAISAL_REVIEW = "plan_control.appraisal_review"
 
 def _self_items(queryset):
     appraisals = list(queryset.select_related("plan", "round").order_by("pk"))
-    people = _people({a.agency_id for a in appraisals}, Role.AGENCY_CLERK)
+    people = users_by_agency({a.agency_id for a in appraisals}, Role.AGENCY_CLERK)
     for a in appraisals:
         yield DueItem(
             object_id=a.pk,

@@ -7,7 +7,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 
 from accounts.roles import Role, user_roles
-from accounts.selectors import acting_principals
+from accounts.selectors import agency_ids_acting
 
 from .models import ControlledPlan, ControlYear, ProgressReport
 
@@ -16,17 +16,12 @@ COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)
 ACTIVE_PLAN_STATES = (ControlledPlan.Status.IN_EXECUTION, ControlledPlan.Status.COMPLETED)
 
 
-def _agency_ids(user) -> set[int]:
-    ids = {user.agency_id} if user.agency_id else set()
-    return ids | {p.agency_id for p in acting_principals(user) if p.agency_id}
-
-
 def _visible(user) -> Q:
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
     if RDEC_ROLES & user_roles(user):
         return Q()
-    return Q(agency_id__in=_agency_ids(user))
+    return Q(agency_id__in=agency_ids_acting(user))
 
 
 def plan_list(*, viewer) -> QuerySet[ControlledPlan]:

@@ -30,6 +30,7 @@ from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
+from workflow_site.views import run_service
 
 from . import exports, selectors, services
 from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm, add_service_errors
@@ -232,25 +233,6 @@ class BoardPrintView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------- monthly reports
 
 
-def _run(request, action, done: str) -> bool:
-    """Call a service; success and refusals become messages. Not visible: 404; not allowed: 403."""
-    try:
-        action()
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
-    except AppPermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
-    except ApplicationError as exc:
-        messages.error(request, str(exc.message))
-        return False
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return False
-    messages.success(request, done)
-    return True
-
-
 class ReportListView(LoginRequiredMixin, ListView):
     """My agency's monthly reports (RDEC staff: all), by year, month and status; a constant number of queries."""
 
@@ -373,9 +355,9 @@ class ReportTransitionView(LoginRequiredMixin, View):
         get_object_or_404(selectors.report_list(viewer=request.user), pk=pk)
         label, done = REVIEW_ACTIONS[name]
         if name == "accept":
-            _run(request, lambda: services.report_accept(actor=request.user, report_id=pk), str(done))
+            run_service(request, lambda: services.report_accept(actor=request.user, report_id=pk), str(done))
         else:
-            _run(
+            run_service(
                 request,
                 lambda: services.report_return(actor=request.user, report_id=pk, reason=request.POST.get("reason", "")),
                 str(done),

@@ -2,8 +2,8 @@
 
 from django.db.models import Q
 
-from accounts.models import User
 from accounts.roles import Role, user_roles
+from accounts.selectors import users_by_agency
 from notifications.registry import DeadlineSource, DueItem
 
 from .models import Adoption, Proposal, ProposalRound
@@ -13,18 +13,9 @@ SIGN_OFF = "proposals.sign_off"
 ADOPTION = "proposals.adoption"
 
 
-def _agency_people(agency_ids, role: str) -> dict[int, tuple[int, ...]]:
-    people: dict[int, list[int]] = {}
-    for pk, agency_id in User.objects.filter(
-        is_active=True, groups__name=role, agency_id__in=set(agency_ids)
-    ).values_list("pk", "agency_id"):
-        people.setdefault(agency_id, []).append(pk)
-    return {agency: tuple(pks) for agency, pks in people.items()}
-
-
 def _proposal_items(queryset, role: str, due_of):
     proposals = list(queryset.select_related("round").order_by("pk"))
-    people = _agency_people({p.agency_id for p in proposals}, role)
+    people = users_by_agency({p.agency_id for p in proposals}, role)
     for p in proposals:
         yield DueItem(
             object_id=p.pk,
@@ -93,7 +84,7 @@ def sign_off_for_user(user):
 # A forwarded proposal's answer, due `response_days` working days after forwarding: the agency's clerks.
 def _adoption_items(queryset):
     adoptions = list(queryset.select_related("proposal").order_by("pk"))
-    people = _agency_people({a.agency_id for a in adoptions}, Role.AGENCY_CLERK)
+    people = users_by_agency({a.agency_id for a in adoptions}, Role.AGENCY_CLERK)
     for a in adoptions:
         yield DueItem(
             object_id=a.pk,

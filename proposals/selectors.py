@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role, user_roles
-from accounts.selectors import acting_principals
+from accounts.selectors import acting_principals, agency_ids_acting
 from reviews.models import ScoreSheet
 from workflow_site.errors import NotFound
 
@@ -16,13 +16,6 @@ from .models import Adoption, Proposal, ProposalRound
 RDEC_ROLES = {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN}
 # What stays inside the agency until its head signs off (and what it withdrew before that).
 AGENCY_PRIVATE = (Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL, Proposal.Status.WITHDRAWN)
-
-
-def _agency_ids(user) -> set[int]:
-    """The user's agency, and those of the people they currently stand in for."""
-    ids = {user.agency_id} if user.agency_id else set()
-    ids |= {p.agency_id for p in acting_principals(user) if p.agency_id}
-    return ids
 
 
 def _is_agency_user(user) -> bool:
@@ -41,7 +34,7 @@ def proposal_visibility(user) -> Q:
     if RDEC_ROLES & roles:
         visible |= ~Q(status__in=AGENCY_PRIVATE)
     if _is_agency_user(user):
-        visible |= Q(agency_id__in=_agency_ids(user))
+        visible |= Q(agency_id__in=agency_ids_acting(user))
     if Role.REVIEWER in roles:
         assigned = ScoreSheet.objects.filter(
             member__user=user,
@@ -75,7 +68,7 @@ def adoption_visibility(user) -> Q:
     if RDEC_ROLES & user_roles(user):
         return Q()
     if _is_agency_user(user):
-        return Q(agency_id__in=_agency_ids(user))
+        return Q(agency_id__in=agency_ids_acting(user))
     return Q(pk__in=[])
 
 

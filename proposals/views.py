@@ -31,29 +31,11 @@ from workflow_site.errors import ApplicationError, NotFound
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
+from workflow_site.views import run_service
 
 from . import selectors, services
 from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm, RespondForm, add_service_errors
 from .models import Adoption, Grade, Proposal, ProposalRound
-
-
-def _run(request, action: Callable[[], object], done: str) -> bool:
-    """Call a service; success and refusals become messages. Not visible: 404; not allowed: 403."""
-    try:
-        action()
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
-    except AppPermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
-    except ApplicationError as exc:
-        messages.error(request, str(exc.message))
-        return False
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return False
-    messages.success(request, done)
-    return True
 
 
 def _visible_proposal(user, pk: int) -> Proposal:
@@ -310,7 +292,7 @@ class ProposalTransitionView(LoginRequiredMixin, View):
         if action is None:
             raise Http404
         _visible_proposal(request.user, pk)  # 404 before anything else for what the user may not see
-        _run(request, lambda: action.run(pk, request.user, request.POST), str(action.done))
+        run_service(request, lambda: action.run(pk, request.user, request.POST), str(action.done))
         return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
 
 
@@ -326,7 +308,7 @@ class AttachmentUploadView(LoginRequiredMixin, View):
                     messages.error(request, message)
         else:
             upload = form.cleaned_data["file"]
-            _run(
+            run_service(
                 request,
                 lambda: services.attachment_add(proposal_id=pk, actor=request.user, upload=upload),
                 _("已上傳附件「%(name)s」。") % {"name": upload.name},
@@ -448,7 +430,7 @@ class RoundTransitionView(LoginRequiredMixin, View):
         if action is None:
             raise Http404
         round_ = _staff_round(request.user, pk)
-        _run(request, lambda: action.service(round_id=round_.pk, actor=request.user), str(action.done))
+        run_service(request, lambda: action.service(round_id=round_.pk, actor=request.user), str(action.done))
         return HttpResponseRedirect(reverse("proposals:round", args=[pk]))
 
 

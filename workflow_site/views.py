@@ -1,9 +1,15 @@
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.views.generic import TemplateView
 
 from accounts.selectors import acting_principals, delegations_received
 
 from . import todo
+from .errors import ApplicationError, NotFound
+from .errors import PermissionDenied as AppPermissionDenied
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -18,3 +24,26 @@ class HomeView(LoginRequiredMixin, TemplateView):
         context["acting_for"] = acting_principals(user)
         context["delegations"] = delegations_received(user)
         return context
+
+
+def run_service(request, action, done: str) -> bool:
+    """Call a service for a back-office POST; success and refusals become messages.
+
+    Not visible (NotFound) is a 404 and not allowed a 403, as in the API; any other refusal or validation
+    error is shown to the person, never a 500.
+    """
+    try:
+        action()
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    except AppPermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return False
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return False
+    messages.success(request, done)
+    return True
