@@ -36,8 +36,11 @@ def bench_environment() -> str:
 class Worker:
     """`start()` waits until it answers a ping; `stop()` shuts it down warm, then kills what is left."""
 
-    def __init__(self, *, queue: str, log_path: Path, extra_env: dict | None = None, include: str = "") -> None:
+    def __init__(
+        self, *, queue: str, log_path: Path, extra_env: dict | None = None, include: str = "", concurrency: int = 2
+    ) -> None:
         self.queue = queue
+        self.concurrency = concurrency
         self.hostname = f"{queue}@{socket.gethostname()}"
         self.log_path = log_path
         self.include = include
@@ -49,7 +52,7 @@ class Worker:
 
         argv = [
             sys.executable, "-m", "celery", "-A", "workflow_site", "worker",
-            "--pool", "prefork", "--concurrency", "2", "-l", "warning",
+            "--pool", "prefork", "--concurrency", str(self.concurrency), "-l", "warning",
             "-Q", self.queue, "-n", f"{self.queue}@%h", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
         if self.include:

@@ -6,6 +6,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import connection
 
 from accounts import services as account_services
 from accounts.roles import Role
@@ -247,3 +249,39 @@ def test_the_portable_path_marks_sent_like_the_postgresql_one(office, monkeypatc
     assert (row.state, row.attempts, row.claimed_by) == ("sent", 1, "")
     log = TransitionLog.objects.get(object_id=row.pk)
     assert (log.transition, log.source, log.target) == ("mark_sent", "pending", "sent")
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_send_skips_only_the_flush_wait_and_gives_the_connection_back_as_it_found_it(office, monkeypatch):
+    """Sent rows commit one by one without waiting for the WAL flush; nothing else on the connection does."""
+    _agency, clerk, _head = office
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    result = scan("2025-03-05")
+    seen = []
+    send = EmailMessage.send
+
+    def spying_send(message, *args, **kwargs):
+        seen.append(_synchronous_commit())
+        return send(message, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMessage, "send", spying_send)
+    (batch,) = result.enqueued
+    assert services.notifications_send(notification_ids=batch[:1]).sent == batch[:1]
+    assert (seen, _synchronous_commit()) == (["off"], "on")
+
+    def broken_send(message, *args, **kwargs):
+        raise RuntimeError("a bug, not an SMTP error")
+
+    monkeypatch.setattr(EmailMessage, "send", broken_send)
+    with pytest.raises(RuntimeError):
+        services.notifications_send(notification_ids=batch[1:])
+    assert _synchronous_commit() == "on"
+    assert list(Notification.objects.order_by("pk").values_list("state", flat=True)) == ["sent", "pending"]
