@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from workflow_site.admin import ReadOnlyAdmin
+
 from .models import Notification, NotificationPreference, ReminderRule
 
 
@@ -22,7 +24,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """Read-only: each row is the proof that notice was given, so nobody adds, edits or deletes one."""
 
     list_display = ("recipient", "channel", "state", "subject", "due_date", "sent_at", "attempts", "read_at")
@@ -38,12 +40,3 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ("recipient",)
     date_hierarchy = "created_at"
     show_full_result_count = False  # the log grows by thousands a day; skip the second COUNT(*)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -2,18 +2,9 @@
 
 from django.contrib import admin
 
+from workflow_site.admin import ReadOnlyAdmin
+
 from .models import Adoption, Attachment, Proposal, ProposalRound
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ProposalRound)

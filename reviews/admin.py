@@ -2,20 +2,9 @@
 
 from django.contrib import admin
 
+from workflow_site.admin import ReadOnlyAdmin
+
 from .models import Criterion, GradeBand, ItemResult, Panel, PanelMember, Rubric, ScoreSheet, TieResolution
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Look, never touch: rows written by services (scores, results, the chair's logged decisions)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class CriterionInline(admin.TabularInline):

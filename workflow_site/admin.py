@@ -3,17 +3,10 @@ from django.contrib import admin
 from .models import TransitionLog, WorkerHeartbeat
 
 
-@admin.register(TransitionLog)
-class TransitionLogAdmin(admin.ModelAdmin):
-    """Read-only: the log is evidence and is never edited."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Look, never touch: rows that services write (states, scores, logs, counts) are never edited by hand."""
 
-    list_display = ("created_at", "content_type", "object_id", "transition", "source", "target", "actor", "acting_for")
-    list_filter = ("content_type", "transition")
-    search_fields = ("actor__username", "actor__display_name", "acting_for__username", "reason")
-    list_select_related = ("content_type", "actor", "acting_for")
-    date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -21,6 +14,17 @@ class TransitionLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(TransitionLog)
+class TransitionLogAdmin(ReadOnlyAdmin):
+    """Read-only: the log is evidence and is never edited."""
+
+    list_display = ("created_at", "content_type", "object_id", "transition", "source", "target", "actor", "acting_for")
+    list_filter = ("content_type", "transition")
+    search_fields = ("actor__username", "actor__display_name", "acting_for__username", "reason")
+    list_select_related = ("content_type", "actor", "acting_for")
+    date_hierarchy = "created_at"
 
 
 @admin.register(WorkerHeartbeat)
