@@ -3,8 +3,15 @@
 Builds a year directly (bulk_create for the plans, COPY for the reports, no services): 10,000 plans in 200
 agencies, 12 months of reports each (120,000 rows): months 1-11 mostly accepted, month 12 a realistic mix of
 accepted / submitted / returned / pending; about a third lagging, some of them for months in a row.
+Since the year is written around the services, the monthly tally (plan_control.tally: per year, month and
+agency, the plans in control and the month's lagging / on-track reports, which the services keep in step with
+each write) is then rebuilt once with `monthly_tally_rebuild(year)`, whose wall time is printed: it is what
+repairing a year written by COPY costs, and what a live count of the whole year costs. The analysis reads its
+counts from that tally and its lagging list from the reports.
 Measured: `selectors.monthly_analysis(year, 12)` wall time (best of 5) and query count, and the bare
 `GROUP BY agency` count of the same month's reports (total, on track, lagging): the floor any analysis pays.
+Both are checked against each other, agency by agency (every plan in the bench is in control and has its
+month-12 slot, so the bare count of an agency's reports is its live count of plans).
 Then the same at 1,000 plans: the query count must not change.
 Target (DESIGN.md, "Data and scale"): a constant number of queries; analysis / bare <= 3.
 Run: `.venv/bin/python bench/monthly_analysis.py [N]`.
@@ -27,7 +34,8 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Agency  # noqa: E402
 from plan_control import selectors  # noqa: E402
-from plan_control.models import ControlledPlan, ControlYear, ProgressReport  # noqa: E402
+from plan_control.models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport  # noqa: E402
+from plan_control.tally import monthly_tally_rebuild  # noqa: E402
 from workflow_site.bulk import copy_rows  # noqa: E402
 
 YEAR = 997  # a year nothing else uses
@@ -62,6 +70,7 @@ def raw_delete(queryset) -> None:
 
 
 def cleanup() -> None:
+    raw_delete(MonthlyTally.objects.filter(year=YEAR))
     raw_delete(ProgressReport.objects.filter(year=YEAR))
     raw_delete(ControlledPlan.objects.filter(year=YEAR))
     ControlYear.objects.filter(year=YEAR).delete()
@@ -137,10 +146,10 @@ def build(n: int) -> None:
     copy_rows(ProgressReport, REPORT_FIELDS, rows)
 
 
-def vacuum() -> None:
+def vacuum(*models) -> None:
     """Fresh statistics and no dead rows left by an earlier run: outside any transaction."""
     with connection.cursor() as cursor:
-        for model in (Agency, ControlledPlan, ProgressReport):
+        for model in models or (Agency, ControlledPlan, ProgressReport, MonthlyTally):
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
 
@@ -176,11 +185,17 @@ def measure(n: int) -> int:
             build(n)
         vacuum()
         print(f"setup: {n:,} plans in {AGENCIES} agencies, {n * 12:,} reports in {time.perf_counter() - start:.1f} s")
+        start = time.perf_counter()
+        rows = monthly_tally_rebuild(year=YEAR)
+        print(f"  tally rebuild for the year: {(time.perf_counter() - start) * 1000:.0f} ms ({rows:,} rows)")
+        vacuum(MonthlyTally)
         analysis_s, analysis_q, analysis = best_of(lambda: selectors.monthly_analysis(year=YEAR, month=MONTH))
         bare_s, bare_q, grouped = best_of(bare)
         totals = {k: sum(r[f"n_{k}"] for r in grouped) for k in ("total", "on_track", "lagging")}
         assert analysis["total"] == totals["total"]  # every plan in control has its slot for the month
         assert (analysis["on_track"]["count"], analysis["lagging"]["count"]) == (totals["on_track"], totals["lagging"])
+        live = {r["agency_id"]: (r["n_total"], r["n_on_track"], r["n_lagging"]) for r in grouped}
+        assert {r["agency"]: (r["total"], r["on_track"], r["lagging"]) for r in analysis["by_agency"]} == live
         print(
             f"  monthly_analysis: {analysis_s * 1000:.1f} ms, {analysis_q} queries; "
             f"total {analysis['total']:,}, on track {analysis['on_track']['count']:,}, "

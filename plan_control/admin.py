@@ -1,9 +1,12 @@
 """Admin of plan control: the year's settings are editable; plans and reports change state only through the
-services (which leave a log row), so their states are read-only here."""
+services (which leave a log row), so their states are read-only here; so is the monthly tally the services
+keep (repaired by the `rebuild_monthly_tally` command, never by hand)."""
 
 from django.contrib import admin
 
-from .models import ControlledPlan, ControlYear, ProgressReport
+from workflow_site.admin import ReadOnlyAdmin
+
+from .models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
 
 
 @admin.register(ControlYear)
@@ -36,17 +39,15 @@ class ControlledPlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(admin.ModelAdmin):
+class ProgressReportAdmin(ReadOnlyAdmin):
     list_display = ("plan", "month", "status", "lagging", "lag_points")
     list_filter = ("year", "month", "status", "lagging")
     search_fields = ("plan__code", "plan__title")
     list_select_related = ("plan",)
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+@admin.register(MonthlyTally)
+class MonthlyTallyAdmin(ReadOnlyAdmin):
+    list_display = ("year", "month", "agency", "plans", "on_track", "lagging")
+    list_filter = ("year", "month")
+    list_select_related = ("agency",)

@@ -9,6 +9,7 @@ mostly pending, so reminders and the board have work to show now.
 
 Everything goes through the services; only the timestamps the services stamp with "now" (when a report was
 submitted, when a plan was imported) are moved back to the year they belong to, a few set-based UPDATEs.
+None of those touches a state or `lagging`, so the monthly tally the services keep needs no rebuild here.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from accounts.roles import Role, user_roles
 from accounts.selectors import agency_ids_acting
 
-from .models import ControlledPlan, ControlYear, ProgressReport
+from .models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
 
 RDEC_ROLES = {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN}
 COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)
@@ -77,28 +77,23 @@ def largest_remainder(counts: list[int], *, places: int = 1) -> list[Decimal]:
 
 def monthly_analysis(*, year: int, month: int) -> dict:
     """月分析報告 for a month: on track (completed or lagging below the threshold), lagging, not reported;
-    by agency; the lagging plans. Three queries, whatever the number of plans: counting happens in SQL."""
-    plans = ControlledPlan.objects.filter(year=year, status__in=ACTIVE_PLAN_STATES).annotate(
-        # The year in the join condition lets PostgreSQL use the (year, month, status) index.
-        month_report=FilteredRelation("reports", condition=Q(reports__year=year, reports__month=month))
-    )
-    counted = Q(month_report__status__in=COUNTED)
+    by agency; the lagging plans. Three queries, whatever the number of plans.
+
+    The counts come from the monthly tally (MonthlyTally: per agency, its plans in control and the month's
+    counted reports, lagging or not), which the services keep in step with every write that moves a count;
+    the lagging plans are read from the reports themselves."""
     by_agency = list(
-        plans.values("agency_id", "agency__code", "agency__name")
-        .annotate(
-            total=Count("pk"),
-            lagging=Count("pk", filter=counted & Q(month_report__lagging=True)),
-            on_track=Count("pk", filter=counted & Q(month_report__lagging=False)),
-        )
+        MonthlyTally.objects.filter(year=year, month=month, plans__gt=0)
         .order_by("agency__code")
+        .values_list("agency_id", "agency__code", "agency__name", "plans", "on_track", "lagging")
     )
-    total = sum(row["total"] for row in by_agency)
-    lagging = sum(row["lagging"] for row in by_agency)
-    on_track = sum(row["on_track"] for row in by_agency)
+    total = sum(row[3] for row in by_agency)
+    on_track = sum(row[4] for row in by_agency)
+    lagging = sum(row[5] for row in by_agency)
     not_reported = total - lagging - on_track
     on_track_pct, lagging_pct, not_reported_pct = largest_remainder([on_track, lagging, not_reported])
     # Plain values, not model instances: building thousands of fsm models costs ten times the SQL.
-    names = {row["agency_id"]: row["agency__name"] for row in by_agency}
+    names = {row[0]: row[2] for row in by_agency}
     lagging_rows = (
         ProgressReport.objects.filter(
             year=year, month=month, status__in=COUNTED, lagging=True, plan__status__in=ACTIVE_PLAN_STATES
@@ -128,15 +123,15 @@ def monthly_analysis(*, year: int, month: int) -> dict:
         "not_reported": {"count": not_reported, "percent": not_reported_pct},
         "by_agency": [
             {
-                "agency": row["agency_id"],
-                "agency_code": row["agency__code"],
-                "agency_name": row["agency__name"],
-                "total": row["total"],
-                "on_track": row["on_track"],
-                "lagging": row["lagging"],
-                "not_reported": row["total"] - row["on_track"] - row["lagging"],
+                "agency": agency_id,
+                "agency_code": code,
+                "agency_name": name,
+                "total": plans,
+                "on_track": agency_on_track,
+                "lagging": agency_lagging,
+                "not_reported": plans - agency_on_track - agency_lagging,
             }
-            for row in by_agency
+            for agency_id, code, name, plans, agency_on_track, agency_lagging in by_agency
         ],
         "lagging_plans": [
             {

@@ -1,4 +1,8 @@
-"""Every write of plan control: plans, the import, monthly report slots and their lifecycle."""
+"""Every write of plan control: plans, the import, monthly report slots and their lifecycle.
+
+A write that can change the monthly analysis' counts (a plan entering or leaving control, a report becoming
+counted or not) refreshes the agency's monthly tally in the same transaction, after the write
+(`tally.tally_refresh`); the others say why they need not."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from workflow_site.transitions import apply_transition
 from . import selectors
 from .imports import ImportRow, read_plan_rows
 from .models import ControlledPlan, ControlYear, ProgressReport, planned_progress_problem
+from .tally import tally_refresh
 
 REPORT_FIELDS = ("actual_percent", "budget_executed", "narrative", "lag_reason", "remedy")
 
@@ -96,6 +101,7 @@ def plans_import(*, actor, year: int, upload) -> int:
     control_year(year)
     agencies = dict(Agency.objects.filter(code__in={r.agency_code for r in rows}).values_list("code", "pk"))
     now = timezone.now()
+    # No tally refresh: imported plans are registered, not in control until started.
     try:
         return copy_rows(
             ControlledPlan,
@@ -130,6 +136,7 @@ def plan_start(*, plan_id: int, actor) -> ControlledPlan:
     """registered -> in_execution: RDEC approved the work plan; monthly reporting begins."""
     plan = _plan(plan_id, actor)
     apply_transition(plan, "start", actor=actor)
+    tally_refresh(year=plan.year, agency_ids=[plan.agency_id])
     return plan
 
 
@@ -138,6 +145,8 @@ def plan_complete(*, plan_id: int, actor) -> ControlledPlan:
     """in_execution -> completed."""
     plan = _plan(plan_id, actor)
     apply_transition(plan, "complete", actor=actor)
+    # No tally refresh: in execution and completed are both in control (selectors.ACTIVE_PLAN_STATES), so no
+    # count moves. test_tally's step-by-step recount fails if that ever stops being true.
     return plan
 
 
@@ -148,6 +157,7 @@ def plan_terminate(*, plan_id: int, actor, reason: str) -> ControlledPlan:
         raise ValidationError({"reason": [_("請說明終止理由。")]})
     plan = _plan(plan_id, actor)
     apply_transition(plan, "terminate", actor=actor, reason=reason)
+    tally_refresh(year=plan.year, agency_ids=[plan.agency_id])
     return plan
 
 
@@ -172,6 +182,7 @@ def report_open(*, actor, plan_id: int, month: int) -> ProgressReport:
         planned_percent=plan.planned_for(month),
     )
     report.full_clean()
+    # No tally refresh: the plan was counted when started, and a pending slot is not a counted report.
     try:
         with transaction.atomic():
             report.save()
@@ -200,6 +211,7 @@ def reports_open_for_month(*, year: int, month: int) -> int:
         for pk, agency_id, curve in plans.values_list("pk", "agency_id", "planned_progress")
     ]
     # ignore_conflicts: the unique (plan, month) key makes a second run, or a racing officer, harmless.
+    # No tally refresh: the plans were counted when started, and pending slots are not counted reports.
     ProgressReport.objects.bulk_create(slots, batch_size=5000, ignore_conflicts=True)
     return len(slots)
 
@@ -262,6 +274,8 @@ def report_update(*, actor, report_id: int, **fields) -> ProgressReport:
         validate_unique=False,
         validate_constraints=False,
     )
+    # No tally refresh: a pending or returned report is not counted, and neither its state nor `lagging` is
+    # among the fields.
     report.save(update_fields=list(fields))
     return report
 
@@ -297,6 +311,7 @@ def report_submit(*, actor, report_id: int) -> ProgressReport:
         kwargs={"at": timezone.now(), "lag_points": lag_points, "lagging": lagging, "consecutive": consecutive},
         update_fields=["submitted_at", "lag_points", "lagging", "consecutive_lagging"],
     )
+    tally_refresh(year=report.year, agency_ids=[report.plan.agency_id], months=[report.month])
     return report
 
 
@@ -305,6 +320,8 @@ def report_accept(*, actor, report_id: int) -> ProgressReport:
     """submitted -> accepted (RDEC officer)."""
     report = _report(report_id, actor)
     apply_transition(report, "accept", actor=actor)
+    # No tally refresh: submitted and accepted both count (selectors.COUNTED) and `lagging` stays, so no count
+    # moves; it would also queue every acceptance behind the year's lock. test_tally's recount guards this.
     return report
 
 
@@ -322,4 +339,5 @@ def report_return(*, actor, report_id: int, reason: str) -> ProgressReport:
         kwargs={"reason": reason},
         update_fields=["return_reason"],
     )
+    tally_refresh(year=report.year, agency_ids=[report.plan.agency_id], months=[report.month])
     return report

@@ -1,7 +1,7 @@
 """Plan control's data: the monthly monitoring of controlled plans, and the year-end appraisal."""
 
 from .appraisal import Appraisal, AppraisalGrade, AppraisalRound
-from .monitoring import ControlledPlan, ControlYear, ProgressReport, planned_progress_problem
+from .monitoring import ControlledPlan, ControlYear, MonthlyTally, ProgressReport, planned_progress_problem
 
 __all__ = [
     "Appraisal",
@@ -9,6 +9,7 @@ __all__ = [
     "AppraisalRound",
     "ControlYear",
     "ControlledPlan",
+    "MonthlyTally",
     "ProgressReport",
     "planned_progress_problem",
 ]

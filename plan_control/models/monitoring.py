@@ -182,6 +182,12 @@ class ProgressReport(StatefulModel):
         indexes = [
             models.Index(fields=["year", "month", "status"], name="report_year_month_status"),
             models.Index(fields=["agency", "year", "month"], name="report_agency_month"),
+            # The month's lagging list of the monthly analysis: about a third of a month's reports at most.
+            models.Index(
+                fields=["year", "month"],
+                condition=Q(lagging=True, status__in=["submitted", "accepted"]),
+                name="report_lagging_counted",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,3 +221,39 @@ class ProgressReport(StatefulModel):
     def return_for_correction(self, *, reason: str) -> None:
         """RDEC returns the report with the reason; it counts as not reported until resubmitted."""
         self.return_reason = reason
+
+
+class MonthlyTally(models.Model):
+    """Per year, month and agency: its plans in control (in execution or completed) and, of those plans, the
+    month's counted reports (submitted or accepted) that lag or are on track. `selectors.monthly_analysis`
+    reads its counts from here instead of counting the reports each time.
+
+    Kept by the services: every one that can change a count refreshes the agency's rows (`tally.tally_refresh`)
+    in the same transaction as its write. Rows written around the services (COPY, raw SQL) are repaired by
+    `tally.monthly_tally_rebuild`, or the command `rebuild_monthly_tally`.
+    """
+
+    year = models.PositiveSmallIntegerField(_("年度（民國）"))
+    month = models.PositiveSmallIntegerField(_("月份"), validators=[MinValueValidator(1), MaxValueValidator(12)])
+    agency = models.ForeignKey(
+        "accounts.Agency", verbose_name=_("主辦機關"), on_delete=models.PROTECT, related_name="+"
+    )
+    plans = models.PositiveIntegerField(_("列管計畫數"), default=0)
+    lagging = models.PositiveIntegerField(_("進度落後件數"), default=0)
+    on_track = models.PositiveIntegerField(_("進度正常件數"), default=0)
+
+    class Meta:
+        verbose_name = _("月分析統計")
+        verbose_name_plural = _("月分析統計")
+        ordering = ["year", "month", "agency"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "month", "agency"], name="tally_once_per_agency_month"),
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="tally_month_range"),
+            # One report per plan and month: the counted reports never outnumber the plans.
+            models.CheckConstraint(
+                condition=Q(lagging__lte=models.F("plans") - models.F("on_track")), name="tally_counted_within_plans"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}年{self.month}月 {self.agency}"
