@@ -286,7 +286,7 @@ def _claim_outbox(now: datetime.datetime) -> list[list[int]]:
     if not ids:
         return []
     Notification.objects.filter(pk__in=ids).update(queued_at=now)
-    size = _setting("NOTIFICATION_SEND_BATCH", 50)
+    size = _setting("NOTIFICATION_SEND_BATCH", 200)
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
