@@ -17,8 +17,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage, get_connection
+from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import Q
 from django.template import Context, Template
 from django.utils import timezone
@@ -412,7 +412,8 @@ def _commits_without_flush_wait():
     try:
         yield
     finally:
-        with db_connection.cursor() as cursor:
+        # A connection that broke during the send takes the setting with it; the send's own error is the news.
+        with contextlib.suppress(DatabaseError), db_connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
 
 
