@@ -82,11 +82,6 @@ class Worker:
         self.process.wait()
 
 
-def raw_delete(queryset) -> None:
-    """DELETE without Django's collector (the database's own foreign keys still refuse to orphan anything)."""
-    queryset._raw_delete(queryset.db)
-
-
 def drop_queue(queue: str) -> None:
     """The queue's lists and kombu's binding sets for it: every key naming it."""
     from workflow_site import celery_app

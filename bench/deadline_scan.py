@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import Counter
 
-from _setup import setup_django
+from _setup import raw_delete, setup_django
 
 setup_django()
 
@@ -36,12 +36,6 @@ from workflow_site.roc_calendar.calendar import add_working_days, today  # noqa:
 AGENCIES = 50
 OWNERS = 2_000  # one in 40 is its agency's head as well
 CHUNK = 5_000
-
-
-def raw_delete(queryset) -> None:
-    """DELETE without Django's collector, which visits every model pointing here, even one whose app is still
-    unmigrated in `rdec`; the database's own foreign keys still refuse to orphan anything."""
-    queryset._raw_delete(queryset.db)
 
 
 class DataSet:

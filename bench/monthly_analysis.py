@@ -23,7 +23,7 @@ import sys
 import time
 from decimal import Decimal
 
-from _setup import setup_django
+from _setup import raw_delete, setup_django
 
 setup_django()
 
@@ -63,10 +63,6 @@ REPORT_FIELDS = [
     "submitted_at",
     "opened_at",
 ]
-
-
-def raw_delete(queryset) -> None:
-    queryset._raw_delete(queryset.db)
 
 
 def cleanup() -> None:

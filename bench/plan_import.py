@@ -15,7 +15,7 @@ import random
 import sys
 import time
 
-from _setup import setup_django
+from _setup import raw_delete, setup_django
 
 setup_django()
 
@@ -40,13 +40,13 @@ DISTRICTS = ["前鎮", "鳳山", "岡山", "苓雅", "三民", "左營", "楠梓
 
 
 def cleanup_year() -> None:
-    ControlledPlan.objects.filter(year=YEAR)._raw_delete(ControlledPlan.objects.db)
+    raw_delete(ControlledPlan.objects.filter(year=YEAR))
 
 
 def cleanup() -> None:
     cleanup_year()
     ControlYear.objects.filter(year=YEAR).delete()
-    Agency.objects.filter(code__startswith=PREFIX)._raw_delete(Agency.objects.db)
+    raw_delete(Agency.objects.filter(code__startswith=PREFIX))
     User.objects.filter(username=OFFICER).delete()
 
 

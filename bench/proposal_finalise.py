@@ -12,7 +12,7 @@ import sys
 import time
 from decimal import Decimal
 
-from _setup import setup_django
+from _setup import raw_delete, setup_django
 
 setup_django()
 
@@ -42,16 +42,15 @@ def cleanup() -> None:
         for round_ in ProposalRound.objects.filter(year=YEAR):
             panel_id = round_.panel_id
             ids = list(round_.proposals.values_list("pk", flat=True))
-            TransitionLog.objects.filter(
-                content_type=ContentType.objects.get_for_model(Proposal), object_id__in=ids
-            )._raw_delete(TransitionLog.objects.db)
+            proposal_type = ContentType.objects.get_for_model(Proposal)
+            raw_delete(TransitionLog.objects.filter(content_type=proposal_type, object_id__in=ids))
             TransitionLog.objects.filter(
                 content_type__in=[ContentType.objects.get_for_model(m) for m in (Panel, ProposalRound)],
                 object_id__in=[panel_id, round_.pk],
             ).delete()
             for model in (ItemResult, ScoreSheet, TieResolution, ReviewItem):
-                model.objects.filter(panel_id=panel_id)._raw_delete(model.objects.db)
-            round_.proposals.all()._raw_delete(Proposal.objects.db)
+                raw_delete(model.objects.filter(panel_id=panel_id))
+            raw_delete(round_.proposals.all())
             PanelMember.objects.filter(panel_id=panel_id).delete()
             ProposalRound.objects.filter(pk=round_.pk).delete()
             panel = Panel.objects.get(pk=panel_id)

@@ -34,12 +34,12 @@ import time
 from collections import Counter
 
 from _smtp_sink import LeanSink
-from _worker import BROKER_URL, Worker, bench_environment, drop_queue, raw_delete
+from _worker import BROKER_URL, Worker, bench_environment, drop_queue
 
 # Before Django reads its settings: the bench process publishes to the same broker and queue as the worker.
 UNIQUE = bench_environment()
 
-from _setup import ROOT, setup_django  # noqa: E402
+from _setup import ROOT, raw_delete, setup_django  # noqa: E402
 
 setup_django()
 
