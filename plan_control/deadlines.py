@@ -2,14 +2,14 @@
 
 import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role, user_roles
 from accounts.selectors import users_by_agency
 from notifications.registry import DeadlineSource, DueItem
-from workflow_site.roc_calendar.calendar import add_working_days
+from workflow_site.roc_calendar.calendar import WorkingCalendar
 
 from .models import Appraisal, AppraisalRound, ControlledPlan, ControlYear, ProgressReport
 
@@ -112,8 +112,16 @@ def returned_for_user(user):
 
 
 # 3. Submitted reports waiting for RDEC's acceptance: the plan's officer (or every officer).
-def _acceptance_due(r):
-    return add_working_days(timezone.localdate(r.submitted_at), ACCEPTANCE_WORKING_DAYS)
+def _acceptance_due(queryset):
+    """Due five working days after submission, on one calendar loaded once for all of `queryset`'s dates:
+    a calendar per report would query the overrides once per report."""
+    calendar = WorkingCalendar()
+    span = queryset.aggregate(first=Min("submitted_at"), last=Max("submitted_at"))
+    if span["first"] is not None:
+        # Generously past the last date: add_working_days reads at most 2 * n + 30 days ahead.
+        ahead = datetime.timedelta(days=ACCEPTANCE_WORKING_DAYS * 2 + 60)
+        calendar.preload(timezone.localdate(span["first"]), timezone.localdate(span["last"]) + ahead)
+    return lambda r: calendar.add_working_days(timezone.localdate(r.submitted_at), ACCEPTANCE_WORKING_DAYS)
 
 
 def acceptance(start, end):
@@ -122,7 +130,7 @@ def acceptance(start, end):
         status=ProgressReport.Status.SUBMITTED,
         submitted_at__date__range=(start - datetime.timedelta(days=14), end),
     )
-    items = _items(qs, _officers, _acceptance_due, lambda r: f"待審核：{_title(r)}", rdec_work=True)
+    items = _items(qs, _officers, _acceptance_due(qs), lambda r: f"待審核：{_title(r)}", rdec_work=True)
     return [i for i in items if start <= i.due_date <= end]
 
 
@@ -138,7 +146,7 @@ def acceptance_for_user(user):
     qs = ProgressReport.objects.filter(status=ProgressReport.Status.SUBMITTED).filter(
         Q(plan__officer=user) | Q(plan__officer__isnull=True)
     )
-    return _items(qs, _officers, _acceptance_due, lambda r: f"待審核：{_title(r)}", rdec_work=True)
+    return _items(qs, _officers, _acceptance_due(qs), lambda r: f"待審核：{_title(r)}", rdec_work=True)
 
 
 # 4. A plan lagging for the year's alert number of months in a row: the agency head is told once.

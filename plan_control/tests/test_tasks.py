@@ -5,12 +5,14 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import Role
-from plan_control import services
+from plan_control import deadlines, services
 from plan_control.models import ProgressReport
 from plan_control.tasks import open_monthly_report_slots
-from plan_control.tests.factories import YEAR, agency_people, make_plans, plan_dict
+from plan_control.tests.factories import YEAR, agency_people, fill_and_submit, make_plans, plan_dict, report_for
 
 pytestmark = pytest.mark.django_db
 TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
@@ -59,3 +61,29 @@ def test_on_new_years_day_it_opens_last_years_december(plans):
         assert open_monthly_report_slots() == 2
     assert set(ProgressReport.objects.values_list("year", "month")) == {(YEAR, 12)}
     assert ProgressReport.objects.first().due_date.year == 2027
+
+
+def test_reports_awaiting_acceptance_cost_the_same_queries_however_many(make_user):
+    """The acceptance reminders' due dates come from one calendar, not one calendar query per report."""
+    officer = make_user(Role.RDEC_OFFICER)
+    _agency, clerk, _head = agency_people("PWB")
+    plans = make_plans(officer, [plan_dict(f"P{n:03d}", "PWB") for n in range(6)])
+    for plan in plans:
+        services.report_open(actor=officer, plan_id=plan.pk, month=1)
+
+    def submit_on(day: int, plan) -> None:
+        with time_machine.travel(datetime.datetime(2026, 2, day, 10, tzinfo=TAIPEI), tick=False):
+            fill_and_submit(clerk, report_for(plan, 1), 10)
+
+    def queries_for(count: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            items = list(deadlines.acceptance(datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)))
+        assert len(items) == count
+        return len(ctx.captured_queries)
+
+    for day, plan in enumerate(plans[:2], start=2):
+        submit_on(day, plan)
+    few = queries_for(2)
+    for day, plan in enumerate(plans[2:], start=10):  # other days, some across a weekend
+        submit_on(day, plan)
+    assert queries_for(6) == few
