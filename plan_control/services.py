@@ -7,7 +7,7 @@ counted or not) refreshes the agency's monthly tally in the same transaction, af
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -52,8 +52,23 @@ def report_due_date(year: int, month: int, day: int) -> datetime.date:
     return calendar.monthly_deadline(next_year, next_month, day)
 
 
-def _validate_rows(rows: list[ImportRow], year: int) -> list[dict]:
-    """Every problem of every row, with its row number: the import is all or nothing."""
+BUDGET_MAX = 2**63 - 1  # the budget column is a bigint
+
+
+def _budget(text: str) -> int | None:
+    """A budget cell as whole NT$ (thousands separators allowed), or None when it is not one."""
+    try:
+        value = Decimal(text.replace(",", ""))
+    except ArithmeticError:
+        return None
+    if not value.is_finite() or value != value.to_integral_value() or not 0 <= value <= BUDGET_MAX:
+        return None
+    return int(value)
+
+
+def _validate_rows(rows: list[ImportRow], year: int) -> tuple[list[dict], dict[str, int]]:
+    """Every problem of every row, with its row number (the import is all or nothing), and the pk of each
+    agency code the rows name."""
     errors = []
     agencies = dict(Agency.objects.filter(code__in={r.agency_code for r in rows}).values_list("code", "pk"))
     taken = set(
@@ -74,17 +89,13 @@ def _validate_rows(rows: list[ImportRow], year: int) -> list[dict]:
             problems.append(_("未知的機關代碼 %(code)s") % {"code": row.agency_code or "（空白）"})
         if not row.title:
             problems.append(_("缺少計畫名稱"))
-        try:
-            budget = int(Decimal(row.budget.replace(",", "")))
-            if budget < 0 or Decimal(row.budget.replace(",", "")) != budget:
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
+        if _budget(row.budget) is None:
             problems.append(_("預算須為非負整數（新臺幣元）：%(v)s") % {"v": row.budget or "（空白）"})
         problem = planned_progress_problem(row.planned)
         if problem:
             problems.append(problem)
         errors += [{"row": row.number, "message": message} for message in problems]
-    return errors
+    return errors, agencies
 
 
 @transaction.atomic
@@ -95,11 +106,10 @@ def plans_import(*, actor, year: int, upload) -> int:
     """
     require(actor, "plan_control.run_control")
     rows = read_plan_rows(upload)
-    errors = _validate_rows(rows, year)
+    errors, agencies = _validate_rows(rows, year)
     if errors:
         raise ImportRejected(errors)
     control_year(year)
-    agencies = dict(Agency.objects.filter(code__in={r.agency_code for r in rows}).values_list("code", "pk"))
     now = timezone.now()
     # No tally refresh: imported plans are registered, not in control until started.
     try:
@@ -112,7 +122,7 @@ def plans_import(*, actor, year: int, upload) -> int:
                     row.code,
                     agencies[row.agency_code],
                     row.title,
-                    int(Decimal(row.budget.replace(",", ""))),
+                    _budget(row.budget),
                     [float(Decimal(str(v))) for v in row.planned],
                     ControlledPlan.Status.REGISTERED,
                     now,

@@ -237,6 +237,9 @@ BAD_ROWS = {
     ),
     "non-numeric budget": (plan_dict("N6", "PWB", budget="一百萬"), "預算"),
     "negative budget": (plan_dict("N7", "PWB", budget=-5), "預算"),
+    "infinite budget": (plan_dict("N9", "PWB", budget="Infinity"), "預算"),
+    "budget beyond the column": (plan_dict("N10", "PWB", budget="1e30"), "預算"),
+    "fractional budget": (plan_dict("N11", "PWB", budget="12.5"), "預算"),
     "missing title": (plan_dict("N8", "PWB") | {"title": ""}, "名稱"),
 }
 
