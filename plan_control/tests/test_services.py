@@ -315,3 +315,23 @@ def test_a_report_is_overdue_past_its_deadline_until_submitted(make_user):
         assert report.overdue is True
         submitted = fill_and_submit(clerk, report, 25)
         assert submitted.overdue is False
+
+
+def test_a_substitute_fills_in_and_submits_for_the_clerk_they_stand_in_for(world, make_user):
+    """The report's page offers them the form (they act for the clerk), so the services must accept it too."""
+    import datetime
+
+    from accounts.tests.factories import DelegationFactory
+
+    officer, clerk, _head, _tb_clerk, plans = world
+    deputy = make_user(Role.REVIEWER, agency=None)  # no reporting rights of their own
+    report = opened(officer, plans[0], 1)
+    with pytest.raises(NotFound):  # not theirs to see, before the delegation
+        fill_and_submit(deputy, report, 8.33)
+    DelegationFactory(user=clerk, substitute=deputy, starts=datetime.date(2000, 1, 1), ends=datetime.date(2100, 1, 1))
+    deputy = type(deputy).objects.get(pk=deputy.pk)  # a new request: the principals are looked up afresh
+    fill_and_submit(deputy, report, report.planned_percent)
+    report.refresh_from_db()
+    assert (report.status, report.actual_percent, report.lagging) == ("submitted", report.planned_percent, False)
+    log = TransitionLog.objects.get(object_id=report.pk, transition="submit")
+    assert (log.actor, log.acting_for) == (deputy, clerk)
