@@ -17,7 +17,7 @@ from _setup import raw_delete, setup_django
 setup_django()
 
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import transaction  # noqa: E402
 
 from accounts.models import Agency, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
@@ -38,27 +38,25 @@ RUBRIC = [
 
 
 def cleanup() -> None:
-    with connection.cursor() as cursor:
-        for round_ in ProposalRound.objects.filter(year=YEAR):
-            panel_id = round_.panel_id
-            ids = list(round_.proposals.values_list("pk", flat=True))
-            proposal_type = ContentType.objects.get_for_model(Proposal)
-            raw_delete(TransitionLog.objects.filter(content_type=proposal_type, object_id__in=ids))
-            TransitionLog.objects.filter(
-                content_type__in=[ContentType.objects.get_for_model(m) for m in (Panel, ProposalRound)],
-                object_id__in=[panel_id, round_.pk],
-            ).delete()
-            for model in (ItemResult, ScoreSheet, TieResolution, ReviewItem):
-                raw_delete(model.objects.filter(panel_id=panel_id))
-            raw_delete(round_.proposals.all())
-            PanelMember.objects.filter(panel_id=panel_id).delete()
-            ProposalRound.objects.filter(pk=round_.pk).delete()
-            panel = Panel.objects.get(pk=panel_id)
-            panel.bands.all().delete()
-            rubric = panel.rubric
-            panel.delete()
-            rubric.delete()
-        cursor.execute("SELECT 1")
+    for round_ in ProposalRound.objects.filter(year=YEAR):
+        panel_id = round_.panel_id
+        ids = list(round_.proposals.values_list("pk", flat=True))
+        proposal_type = ContentType.objects.get_for_model(Proposal)
+        raw_delete(TransitionLog.objects.filter(content_type=proposal_type, object_id__in=ids))
+        TransitionLog.objects.filter(
+            content_type__in=[ContentType.objects.get_for_model(m) for m in (Panel, ProposalRound)],
+            object_id__in=[panel_id, round_.pk],
+        ).delete()
+        for model in (ItemResult, ScoreSheet, TieResolution, ReviewItem):
+            raw_delete(model.objects.filter(panel_id=panel_id))
+        raw_delete(round_.proposals.all())
+        PanelMember.objects.filter(panel_id=panel_id).delete()
+        ProposalRound.objects.filter(pk=round_.pk).delete()
+        panel = Panel.objects.get(pk=panel_id)
+        panel.bands.all().delete()
+        rubric = panel.rubric
+        panel.delete()
+        rubric.delete()
 
 
 def user(username: str, roles: list[str], agency=None) -> User:

@@ -27,13 +27,12 @@ import contextlib
 import json
 import logging
 import os
-import re
 import socket
 import sys
 import time
 from collections import Counter
 
-from _smtp_sink import LeanSink
+from _smtp_sink import HEADER, LeanSink
 from _worker import BROKER_URL, Worker, bench_environment, drop_queue
 
 # Before Django reads its settings: the bench process publishes to the same broker and queue as the worker.
@@ -63,7 +62,6 @@ BATCH_SIZES = (50, 200)
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 TIMEOUT = 150  # seconds for one measured phase
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
-HEADER = re.compile(rb"^X-RDEC-Notification:\s*(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
 
 
 class CountingHandler:
@@ -112,7 +110,7 @@ def noop_rate(client, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def make_data(prefix: str) -> tuple[Agency, ReminderRule, list[User]]:
+def make_data(prefix: str) -> tuple[Agency, ReminderRule]:
     agency = Agency.objects.create(code=prefix, name="效能測試機關（提醒）", kind=Agency.Kind.BUREAU)
     User.objects.bulk_create(
         [User(username=f"{prefix}.owner{i}", email=f"owner{i}@{prefix}.example", agency=agency) for i in range(OWNERS)]
@@ -130,7 +128,7 @@ def make_data(prefix: str) -> tuple[Agency, ReminderRule, list[User]]:
         batch_size=5000,
     )
     rule = ReminderRule.objects.create(kind=KIND, name=f"{prefix} 提醒", channels=["email"], escalate_after=None)
-    return agency, rule, owners
+    return agency, rule
 
 
 def drop_notifications(rule: ReminderRule) -> None:
@@ -231,7 +229,7 @@ def run_with(sink_name: str, n: int, prefix: str) -> None:
             if n > 5000 and n / warm > 60:
                 print(f"warm-up ran {warm:.0f} tasks/s: 10,000 would take > 60 s, so N = 5000")
                 n = 5000
-            agency, rule, _owners = make_data(f"{prefix}{sink_name[0]}")
+            agency, rule = make_data(f"{prefix}{sink_name[0]}")
             print(f"\nsink: {description}, on 127.0.0.1:{sink.port}")
             print(f"worker: prefork, concurrency {CONCURRENCY}, Redis {BROKER_URL}")
             print(f"e-mail: {ITEMS} due reminders to {OWNERS} owners, one SMTP connection per task")

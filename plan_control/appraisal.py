@@ -18,9 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, F, Max, Q, Sum, Value
 from django.db.models.functions import Greatest
 
-from .models import ControlledPlan, ProgressReport
+from .selectors import COUNTED
 
-COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)
 BUDGET_EXPECTED_RATE = Decimal(90)
 TWO = Decimal("0.01")
 
@@ -71,4 +70,4 @@ def plan_figures(plans) -> dict[int, dict]:
     return {row["pk"]: row for row in rows}
 
 
-__all__ = ["ControlledPlan", "components", "plan_figures", "suggested_score"]
+__all__ = ["components", "plan_figures", "suggested_score"]

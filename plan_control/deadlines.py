@@ -12,6 +12,7 @@ from notifications.registry import DeadlineSource, DueItem
 from workflow_site.roc_calendar.calendar import WorkingCalendar
 
 from .models import Appraisal, AppraisalRound, ControlledPlan, ControlYear, ProgressReport
+from .selectors import COUNTED
 
 REPORT_DUE = "plan_control.report_due"
 RETURNED = "plan_control.report_returned"
@@ -150,7 +151,6 @@ def acceptance_for_user(user):
 
 
 # 4. A plan lagging for the year's alert number of months in a row: the agency head is told once.
-COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)
 
 
 def lag_alert(start, end):
