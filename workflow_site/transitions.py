@@ -20,6 +20,7 @@ from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
 
 from .errors import ConcurrentUpdate, PermissionDenied, TransitionNotAllowed
 from .models import TransitionLog
+from .permissions import granting_principal
 
 
 def _fsm_meta(obj: models.Model, name: str):
@@ -131,7 +132,8 @@ def apply_bulk_transition(
     Set-based twin of `apply_transition`: the transition declared on the model decides which source states
     are allowed and the target; the rows are locked, then per source state one INSERT ... SELECT writes a
     TransitionLog row per object and one guarded UPDATE moves them. The transition's permission is checked
-    once per transition for the actor (it must not depend on the object); the method body is not run per
+    once per transition for the actor, or someone they stand in for, who is logged as `acting_for` (it must not
+    depend on the object); the method body is not run per
     object: what it would set goes into `also_set` (values or expressions, applied by the same UPDATE).
     Refuses (409) if any object is in a state
     the transition does not leave from. Returns the number of objects moved.
@@ -145,30 +147,29 @@ def apply_bulk_transition(
     field = meta.field
     # Locks the rows: nobody moves one of them between our check and our UPDATE.
     rows = list(queryset.select_for_update().order_by("pk").values_list("pk", field.attname))
-    targets: dict[str, str] = {}
+    targets: dict[str, tuple[str, Any]] = {}  # source -> (target, the principal the actor acts for)
     stuck = []
     for pk, state in rows:
         transition = meta.get_transition(state)
         if transition is None:
             stuck.append(pk)
         elif state not in targets:
-            if actor is not None and transition.permission and not actor.has_perm(transition.permission):
-                raise PermissionDenied()
-            targets[state] = transition.target
+            acting_for = granting_principal(actor, transition.permission) if transition.permission else None
+            targets[state] = (transition.target, acting_for)
     if stuck:
         raise TransitionNotAllowed(code="transition_not_allowed", extra={"transition": name, "objects": stuck[:50]})
     content_type = ContentType.objects.get_for_model(model)
     now = timezone.now()
-    for source, target in targets.items():
+    for source, (target, acting_for) in targets.items():
         in_source = queryset.filter(**{field.attname: source})
-        _log_from_query(in_source, content_type, name, source, target, actor, reason, now)
+        _log_from_query(in_source, content_type, name, source, target, actor, acting_for, reason, now)
         in_source.update(**{field.attname: target}, **(also_set or {}))
     for hook in on_commit:
         transaction.on_commit(hook)
     return len(rows)
 
 
-def _log_from_query(queryset, content_type, name, source, target, actor, reason, now) -> None:
+def _log_from_query(queryset, content_type, name, source, target, actor, acting_for, reason, now) -> None:
     """INSERT one TransitionLog row per object of `queryset` with a single INSERT ... SELECT."""
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
@@ -176,13 +177,20 @@ def _log_from_query(queryset, content_type, name, source, target, actor, reason,
     select_sql, select_params = (
         queryset.order_by().annotate(log_object_id=models.F("pk")).values("log_object_id").query.sql_with_params()
     )
-    columns = ["content_type_id", "object_id", "transition", "source", "target", "actor_id", "reason", "created_at"]
+    columns = [
+        "content_type_id", "object_id", "transition", "source", "target", "actor_id", "acting_for_id", "reason",
+        "created_at",
+    ]  # fmt: skip
     log_table = TransitionLog._meta.db_table
     sql = (
         f"INSERT INTO {quote(log_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT %s, {quote('sub')}.{quote('log_object_id')}, %s, %s, %s, %s, %s, %s FROM ({select_sql}) {quote('sub')}"
+        f"SELECT %s, {quote('sub')}.{quote('log_object_id')}, %s, %s, %s, %s, %s, %s, %s "
+        f"FROM ({select_sql}) {quote('sub')}"
     )
     created_at = TransitionLog._meta.get_field("created_at").get_db_prep_value(now, connection)
-    params = [content_type.pk, name, source, target, getattr(actor, "pk", None), reason, created_at, *select_params]
+    params = [
+        content_type.pk, name, source, target, getattr(actor, "pk", None), getattr(acting_for, "pk", None), reason,
+        created_at, *select_params,
+    ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -164,3 +164,19 @@ def test_bulk_transition_checks_the_actors_right(make_user):
     DelegationFactory()
     with pytest.raises(PermissionDenied), transaction.atomic():
         apply_bulk_transition(Delegation.objects.all(), "revoke", actor=make_user("agency_clerk"))
+
+
+@pytest.mark.django_db
+def test_bulk_transition_honours_a_substitute_and_logs_whom_they_act_for(make_user):
+    """As apply_transition does: a substitute holds their principal's rights, and the log says so."""
+    import datetime
+
+    from workflow_site.transitions import apply_bulk_transition
+
+    target = DelegationFactory()
+    admin, deputy = make_user("admin"), make_user("agency_clerk")
+    DelegationFactory(user=admin, substitute=deputy, starts=datetime.date(2000, 1, 1), ends=datetime.date(2100, 1, 1))
+    with transaction.atomic():
+        assert apply_bulk_transition(Delegation.objects.filter(pk=target.pk), "revoke", actor=deputy) == 1
+    log = TransitionLog.objects.get(object_id=target.pk, transition="revoke")
+    assert (log.actor, log.acting_for) == (deputy, admin)
