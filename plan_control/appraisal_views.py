@@ -30,10 +30,9 @@ from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
-from workflow_site.views import run_service
+from workflow_site.views import add_service_errors, run_service
 
 from . import appraisal_selectors, appraisal_services, exports
-from .forms import add_service_errors
 from .models import Appraisal, AppraisalGrade, AppraisalRound
 from .views import _require_rdec, default_month, is_rdec
 

@@ -63,12 +63,3 @@ class ReportForm(forms.ModelForm):
 
 class ReturnForm(forms.Form):
     reason = forms.CharField(label=_("退回理由"), widget=forms.Textarea(attrs={"rows": 3}))
-
-
-def add_service_errors(form: forms.Form, error) -> None:
-    """Put a service's ValidationError on the form: under its field when the form has one, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)

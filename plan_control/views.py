@@ -30,10 +30,10 @@ from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
-from workflow_site.views import run_service
+from workflow_site.views import add_service_errors, run_service
 
 from . import exports, selectors, services
-from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm, add_service_errors
+from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm
 from .models import ControlledPlan, ProgressReport
 
 

@@ -57,12 +57,3 @@ class ProposalFilterForm(forms.Form):
 class RespondForm(forms.Form):
     response = forms.ChoiceField(label=_("回復"), choices=Adoption.Response.choices, widget=forms.RadioSelect)
     reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 4}))
-
-
-def add_service_errors(form: forms.Form, error) -> None:
-    """Put a service's ValidationError on the form: under its field when the form has one, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)

@@ -31,10 +31,10 @@ from workflow_site.errors import ApplicationError, NotFound
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
-from workflow_site.views import run_service
+from workflow_site.views import add_service_errors, run_service
 
 from . import selectors, services
-from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm, RespondForm, add_service_errors
+from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm, RespondForm
 from .models import Adoption, Grade, Proposal, ProposalRound
 
 

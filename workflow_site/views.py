@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -24,6 +25,15 @@ class HomeView(LoginRequiredMixin, TemplateView):
         context["acting_for"] = acting_principals(user)
         context["delegations"] = delegations_received(user)
         return context
+
+
+def add_service_errors(form: forms.Form, error) -> None:
+    """Put a service's ValidationError on the form: under its field when the form has one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
 
 
 def run_service(request, action, done: str) -> bool:
