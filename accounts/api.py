@@ -1,5 +1,6 @@
 """Accounts API: token, agencies, users, me. Paths and fields here are a contract: add, never rename."""
 
+from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -192,4 +193,13 @@ class DelegationViewSet(
         return Response(DelegationSerializer(delegation).data)
 
 
-__all__ = ["AgencyViewSet", "DelegationViewSet", "TokenView", "UserViewSet", "me"]
+# Mounted under /api/v1/ by workflow_site.api (registered in AccountsConfig.ready()).
+ROUTES = [
+    ("agencies", AgencyViewSet, "agency"),
+    ("users", UserViewSet, "user"),
+    ("delegations", DelegationViewSet, "delegation"),
+]
+PATHS = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("me/", me, name="api-me"),
+]

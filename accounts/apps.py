@@ -7,8 +7,13 @@ class AccountsConfig(AppConfig):
     verbose_name = _("帳號與機關")
 
     def ready(self) -> None:
-        from workflow_site import demo
+        from workflow_site import api, delegation, demo, ui
 
         from .demo import seed
+        from .selectors import acting_principals, delegations_received
 
         demo.register("accounts", seed)
+        api.register("accounts.api")
+        ui.register(menu="accounts.views.DirectoryApplication")
+        # The ground floor's permission checks ask through this who a user stands in for.
+        delegation.register(acting_principals=acting_principals, delegations_received=delegations_received)

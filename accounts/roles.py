@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from workflow_site.errors import PermissionDenied
+
 
 class Role(models.TextChoices):
     AGENCY_CLERK = "agency_clerk", _("機關承辦人")
@@ -32,3 +34,19 @@ def user_roles(user) -> frozenset[str]:
         cached = frozenset(names & ROLE_CODES)
         user._role_codes = cached
     return cached
+
+
+# Who sees and runs RDEC's side of every process: its officers and supervisors, and system administrators.
+RDEC_STAFF = frozenset({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN})
+AGENCY_STAFF = frozenset({Role.AGENCY_CLERK, Role.AGENCY_HEAD})
+
+
+def is_rdec_staff(user) -> bool:
+    """RDEC officer, supervisor or system administrator (the one definition every app asks)."""
+    return bool(RDEC_STAFF & user_roles(user))
+
+
+def require_rdec_staff(user, message=None) -> None:
+    """403 (workflow_site.errors.PermissionDenied) for anyone but RDEC staff."""
+    if not is_rdec_staff(user):
+        raise PermissionDenied(message)

@@ -107,3 +107,9 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 
 __all__ = ["NotificationViewSet"]
+
+
+# Mounted under /api/v1/ by workflow_site.api (registered in the app's AppConfig.ready()).
+ROUTES = [
+    ("notifications", NotificationViewSet, "notification"),
+]

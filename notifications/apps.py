@@ -12,3 +12,8 @@ class NotificationsConfig(AppConfig):
         from .selectors import todo_items
 
         todo.register(todo_items)
+
+        from workflow_site import api, ui
+
+        api.register("notifications.api")
+        ui.register(prefix="notifications/", urls="notifications.urls")

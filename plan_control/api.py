@@ -3,6 +3,7 @@
 Paths and fields named in the issue are a contract: add, never rename.
 """
 
+from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
@@ -307,3 +308,11 @@ def monthly_analysis(request):
     query.is_valid(raise_exception=True)
     analysis = selectors.monthly_analysis(**query.validated_data)
     return Response(MonthlyAnalysisSerializer(analysis).data)
+
+
+# Mounted under /api/v1/ by workflow_site.api (registered in the app's AppConfig.ready()).
+ROUTES = [
+    ("plans", PlanViewSet, "plan"),
+    ("progress-reports", ProgressReportViewSet, "progress-report"),
+]
+PATHS = [path("monthly-analysis/", monthly_analysis, name="api-monthly-analysis")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
@@ -389,3 +390,11 @@ def agency_summaries(request):
 
 
 __all__ = ["AppraisalRoundViewSet", "AppraisalViewSet", "agency_summaries"]
+
+
+# Mounted under /api/v1/ by workflow_site.api (registered in the app's AppConfig.ready()).
+ROUTES = [
+    ("appraisal-rounds", AppraisalRoundViewSet, "appraisal-round"),
+    ("appraisals", AppraisalViewSet, "appraisal"),
+]
+PATHS = [path("agency-summaries/", agency_summaries, name="api-agency-summaries")]

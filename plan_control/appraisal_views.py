@@ -25,14 +25,14 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from proposals.exports import DEFAULT_FORMAT, FORMATS, ExportFile
 from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
+from workflow_site.spreadsheets import ExportFile, export_format, spreadsheet_file
 from workflow_site.transitions import available_transitions
 from workflow_site.views import add_service_errors, run_service
 
-from . import appraisal_selectors, appraisal_services, exports
+from . import appraisal_selectors, appraisal_services
 from .models import Appraisal, AppraisalGrade, AppraisalRound
 from .views import _require_rdec, default_month, is_rdec
 
@@ -88,18 +88,15 @@ def summary_books(rows: list[dict], year: int) -> list[tablib.Dataset]:
 
 
 def summary_export_file(*, viewer, year: int, fmt: str | None) -> ExportFile:
-    """The summary as ODS (default, ODF-CNS15251) or XLSX, through plan_control.exports' safe writers; what the
-    viewer may see only. 400 `unknown_format` for anything else."""
-    fmt = (fmt or DEFAULT_FORMAT).lower()
-    if fmt not in FORMATS:
-        raise ValidationFailed(_("檔案格式須為 ods 或 xlsx。"), code="unknown_format")
-    sheets = summary_books(appraisal_selectors.agency_summaries(year=year, viewer=viewer), year)
-    content = exports._ods(sheets) if fmt == "ods" else exports._xlsx(sheets)
-    return ExportFile(
-        content=content,
-        content_type=FORMATS[fmt],
-        filename=_("%(year)d年度機關概況") % {"year": year} + f".{fmt}",
-        ascii_filename=f"agency-summary-{year}.{fmt}",
+    """The summary as ODS (default, ODF-CNS15251) or XLSX, through workflow_site.spreadsheets' safe writers; what
+    the viewer may see only. 400 `unknown_format` for anything else."""
+    fmt = export_format(fmt)
+    return spreadsheet_file(
+        summary_books(appraisal_selectors.agency_summaries(year=year, viewer=viewer), year),
+        fmt=fmt,
+        filename=_("%(year)d年度機關概況") % {"year": year},
+        ascii_filename=f"agency-summary-{year}",
+        decimal_format="0.0#",
     )
 
 

@@ -14,8 +14,11 @@ class PlanControlConfig(AppConfig):
         for source in SOURCES:
             registry.register(source)
 
-        from workflow_site import demo
+        from workflow_site import api, demo, ui
 
         from .demo import seed
 
         demo.register("plan_control", seed)
+        api.register("plan_control.api")
+        api.register("plan_control.appraisal_api")
+        ui.register(menu="plan_control.urls.PlanControlApplication", prefix="plan-control/", urls="plan_control.urls")

@@ -2,26 +2,23 @@
 
 Three sheets: 摘要 (the summary counts and percents), 各機關 (by agency) and 落後計畫 (the lagging plans with
 their reasons and remedies). User text (titles, reasons, remedies, agency names) is always written as a text
-cell, never as a formula, whatever it starts with: the writers follow proposals.exports.
+cell, never as a formula, whatever it starts with: workflow_site.spreadsheets writes them.
 """
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import tablib
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from accounts.roles import user_roles
-from proposals.exports import DEFAULT_FORMAT, FORMATS, ExportFile, looks_like_formula
-from workflow_site.errors import PermissionDenied, ValidationFailed
+from workflow_site.errors import PermissionDenied
+from workflow_site.spreadsheets import DEFAULT_FORMAT, ExportFile, spreadsheet_bytes, spreadsheet_file
 
 from . import selectors
 
-__all__ = ["DEFAULT_FORMAT", "FORMATS", "analysis_books", "analysis_export", "analysis_export_file"]
+__all__ = ["analysis_books", "analysis_export", "analysis_export_file"]
 
 
 def _percent(part: int, whole: int) -> Decimal:
@@ -93,64 +90,20 @@ def analysis_books(analysis: dict) -> list[tablib.Dataset]:
     return [summary, agencies, lagging]
 
 
-def _ods(sheets: list[tablib.Dataset]) -> bytes:
-    # tablib's ODS writer types a cell from the Python value: str -> office:value-type="string" with the text in
-    # <text:p>, numbers -> "float", None -> "void"; it never writes table:formula (test_exports holds it to that).
-    return tablib.Databook(sheets).export("ods")
-
-
-def _set_text(cell, value: str) -> None:
-    cell.value = value
-    cell.data_type = "s"  # openpyxl would make any str starting with "=" a formula: never here
-    if looks_like_formula(value):
-        cell.quotePrefix = True  # stays text even after someone edits the cell in Excel
-
-
-def _xlsx(sheets: list[tablib.Dataset]) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    bold = Font(bold=True)
-    for dataset in sheets:
-        sheet = workbook.create_sheet(title=dataset.title[:31])
-        for column, header in enumerate(dataset.headers, start=1):
-            cell = sheet.cell(row=1, column=column)
-            _set_text(cell, str(header))
-            cell.font = bold
-        for row_number, row in enumerate(dataset, start=2):
-            for column, value in enumerate(row, start=1):
-                cell = sheet.cell(row=row_number, column=column)
-                if isinstance(value, str):
-                    _set_text(cell, value)
-                elif value is not None:
-                    cell.value = value
-                    if isinstance(value, Decimal):
-                        cell.number_format = "0.0#"
-        sheet.freeze_panes = "A2"
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
-
-
 def analysis_export(year: int, month: int, fmt: str = DEFAULT_FORMAT) -> bytes:
     """The month's analysis report as `ods` (default) or `xlsx` bytes."""
     sheets = analysis_books(selectors.monthly_analysis(year=year, month=month))
-    if fmt == "ods":
-        return _ods(sheets)
-    if fmt == "xlsx":
-        return _xlsx(sheets)
-    raise ValueError(f"unknown export format {fmt!r}")
+    return spreadsheet_bytes(sheets, fmt, decimal_format="0.0#")
 
 
 def analysis_export_file(*, viewer, year: int, month: int, fmt: str | None) -> ExportFile:
     """The download for RDEC staff (403 for others; 400 `unknown_format` for anything but ods / xlsx)."""
     if not selectors.RDEC_ROLES & user_roles(viewer):
         raise PermissionDenied()
-    fmt = (fmt or DEFAULT_FORMAT).lower()
-    if fmt not in FORMATS:
-        raise ValidationFailed(_("檔案格式須為 ods 或 xlsx。"), code="unknown_format")
-    return ExportFile(
-        content=analysis_export(year, month, fmt),
-        content_type=FORMATS[fmt],
-        filename=_("%(year)d年%(month)d月列管計畫分析") % {"year": year, "month": month} + f".{fmt}",
-        ascii_filename=f"plan-analysis-{year}-{month:02d}.{fmt}",
+    return spreadsheet_file(
+        analysis_books(selectors.monthly_analysis(year=year, month=month)),
+        fmt=fmt,
+        filename=_("%(year)d年%(month)d月列管計畫分析") % {"year": year, "month": month},
+        ascii_filename=f"plan-analysis-{year}-{month:02d}",
+        decimal_format="0.0#",
     )

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from accounts.models import Agency
 from reviews.models import Aggregation, PanelMember
+from workflow_site import spreadsheets
 from workflow_site.roc_calendar.serializers import ROCDateField
 
 from . import exports, selectors, services
@@ -224,16 +225,20 @@ class ProposalRoundViewSet(
         parameters=[
             inline_serializer(
                 "RoundExportQuery",
-                {"format": serializers.ChoiceField(choices=sorted(exports.FORMATS), default=exports.DEFAULT_FORMAT)},
+                {
+                    "format": serializers.ChoiceField(
+                        choices=sorted(spreadsheets.FORMATS), default=spreadsheets.DEFAULT_FORMAT
+                    )
+                },
             )
         ],
-        responses={(200, media_type): bytes for media_type in exports.FORMATS.values()},
+        responses={(200, media_type): bytes for media_type in spreadsheets.FORMATS.values()},
     )
     @action(
         detail=True,
         methods=["get"],
         url_path="export",
-        content_negotiation_class=exports.IgnoreFormatQueryNegotiation,
+        content_negotiation_class=spreadsheets.IgnoreFormatQueryNegotiation,
     )
     def export(self, request, pk=None):
         """The finalised results as a spreadsheet download: `?format=ods` (default, ODF-CNS15251) or
@@ -447,3 +452,11 @@ class AdoptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             adoption_id=self.get_object().pk, actor=request.user, **payload.validated_data
         )
         return Response(AdoptionSerializer(self.get_queryset().get(pk=adoption.pk)).data)
+
+
+# Mounted under /api/v1/ by workflow_site.api (registered in the app's AppConfig.ready()).
+ROUTES = [
+    ("proposal-rounds", ProposalRoundViewSet, "proposal-round"),
+    ("proposals", ProposalViewSet, "proposal"),
+    ("adoptions", AdoptionViewSet, "adoption"),
+]

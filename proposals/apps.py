@@ -14,8 +14,11 @@ class ProposalsConfig(AppConfig):
         for source in SOURCES:
             registry.register(source)
 
-        from workflow_site import demo
+        from workflow_site import api, demo, ui
 
         from .demo import seed
 
         demo.register("proposals", seed)
+        api.register("proposals.api")
+        ui.register(menu="proposals.urls.ProposalsApplication", prefix="proposals/", urls="proposals.urls")
+        ui.register_public(prefix="results/", urls="proposals.urls_public")

@@ -1,68 +1,21 @@
-"""A round's results as a spreadsheet: ODS first (ODF-CNS15251, the government's standard), XLSX beside it.
+"""A round's results as a spreadsheet (ODS first, XLSX beside it) through workflow_site.spreadsheets' safe writers.
 
-User text (titles, agency names) is always written as a text cell, never as a formula: a title such as
-`=HYPERLINK("http://evil","x")` must reach the reader as those characters, not as a live link or a call.
 Reviewers appear only as 委員A, 委員B, ... (ItemResult.reviewer_totals, anonymised when the panel finalised).
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from decimal import Decimal
-from types import SimpleNamespace
-from urllib.parse import quote
 
 import tablib
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from rest_framework.negotiation import DefaultContentNegotiation
 
 from reviews.models import ItemResult
-from workflow_site.errors import PermissionDenied, TransitionNotAllowed, ValidationFailed
+from workflow_site.errors import PermissionDenied, TransitionNotAllowed
+from workflow_site.spreadsheets import DEFAULT_FORMAT, ExportFile, export_format, spreadsheet_bytes, spreadsheet_file
 
 from . import selectors
 from .models import Grade, ProposalRound
-
-FORMATS = {
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-DEFAULT_FORMAT = "ods"
-# What a spreadsheet program may read as the start of a formula (or DDE call) when a cell holds text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    content: bytes
-    content_type: str
-    filename: str  # 107年度市政創新提案評審結果.ods
-    ascii_filename: str  # for clients that predate RFC 6266
-
-    def content_disposition(self) -> str:
-        """`attachment` with an ASCII fallback and the Chinese name as RFC 6266 / 5987 `filename*`."""
-        return f"attachment; filename=\"{self.ascii_filename}\"; filename*=UTF-8''{quote(self.filename, safe='')}"
-
-    def as_response(self) -> HttpResponse:
-        response = HttpResponse(self.content, content_type=self.content_type)
-        response["Content-Disposition"] = self.content_disposition()
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
-
-
-class IgnoreFormatQueryNegotiation(DefaultContentNegotiation):
-    """Content negotiation that leaves `?format=` alone: the export action reads it as the file format (ods,
-    xlsx) instead of DRF's renderer override, which would answer 404 for a format no renderer has. Errors
-    still come back as JSON, chosen from the Accept header."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
-
-
-def looks_like_formula(value: str) -> bool:
-    return value.startswith(FORMULA_TRIGGERS)
 
 
 def _letter_key(letter: str) -> tuple[int, str]:
@@ -99,55 +52,9 @@ def round_results_dataset(round_: ProposalRound) -> tablib.Dataset:
     return dataset
 
 
-def _ods(dataset: tablib.Dataset) -> bytes:
-    # tablib's ODS writer decides a cell's type from the Python value: str -> office:value-type="string" with
-    # the text in <text:p>, Decimal/int -> "float", None -> "void". It never writes table:formula, so text
-    # starting with "=" stays text (tests/test_exports.py reads content.xml to hold it to that).
-    return dataset.export("ods")
-
-
-def _xlsx(dataset: tablib.Dataset) -> bytes:
-    # Written with openpyxl directly rather than through tablib: openpyxl turns any str starting with "=" into
-    # a formula cell, so every text cell's type is set explicitly after its value.
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = dataset.title[:31]
-    bold = Font(bold=True)
-    for column, header in enumerate(dataset.headers, start=1):
-        cell = sheet.cell(row=1, column=column)
-        _set_text(cell, str(header))
-        cell.font = bold
-    for row_number, row in enumerate(dataset, start=2):
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=row_number, column=column)
-            if isinstance(value, str):
-                _set_text(cell, value)
-            elif value is not None:
-                cell.value = value
-                if isinstance(value, Decimal):
-                    cell.number_format = "0.00"
-    sheet.freeze_panes = "A2"
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
-
-
-def _set_text(cell, value: str) -> None:
-    cell.value = value
-    cell.data_type = "s"  # never "f", whatever the text starts with
-    if looks_like_formula(value):
-        # Excel's "'" prefix: the cell stays text even after someone edits it and presses Enter.
-        cell.quotePrefix = True
-
-
 def export_round(round_: ProposalRound, fmt: str = DEFAULT_FORMAT) -> bytes:
     """The round's results as `ods` (default) or `xlsx` bytes."""
-    dataset = round_results_dataset(round_)
-    if fmt == "ods":
-        return _ods(dataset)
-    if fmt == "xlsx":
-        return _xlsx(dataset)
-    raise ValueError(f"unknown export format {fmt!r}")
+    return spreadsheet_bytes([round_results_dataset(round_)], fmt)
 
 
 def round_export_file(*, round_: ProposalRound, viewer, fmt: str | None) -> ExportFile:
@@ -155,14 +62,12 @@ def round_export_file(*, round_: ProposalRound, viewer, fmt: str | None) -> Expo
     before finalising, 400 `unknown_format` for anything but ods / xlsx."""
     if not viewer.has_perm("proposals.finalise_round"):
         raise PermissionDenied()
-    fmt = (fmt or DEFAULT_FORMAT).lower()
-    if fmt not in FORMATS:
-        raise ValidationFailed(_("檔案格式須為 ods 或 xlsx。"), code="unknown_format")
+    fmt = export_format(fmt)
     if round_.finalised_at is None:
         raise TransitionNotAllowed(_("評審結果尚未確定。"), code="results_not_available")
-    return ExportFile(
-        content=export_round(round_, fmt),
-        content_type=FORMATS[fmt],
-        filename=_("%(year)s年度市政創新提案評審結果") % {"year": round_.year} + f".{fmt}",
-        ascii_filename=f"proposal-results-{round_.year}.{fmt}",
+    return spreadsheet_file(
+        [round_results_dataset(round_)],
+        fmt=fmt,
+        filename=_("%(year)s年度市政創新提案評審結果") % {"year": round_.year},
+        ascii_filename=f"proposal-results-{round_.year}",
     )

@@ -1,8 +1,21 @@
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
+from viewflow.urls import Application
 
 from . import views
 
 app_name = "proposals"
+
+
+class ProposalsApplication(Application):
+    """市政創新提案 in the back-office menu; the pages are this URLconf's, mounted at /proposals/."""
+
+    title = _("市政創新提案")
+    icon = "lightbulb"
+    app_name = "innovation"
+    index_path = path("", RedirectView.as_view(pattern_name="proposals:list"), name="index")
+
 
 urlpatterns = [
     path("", views.ProposalListView.as_view(), name="list"),

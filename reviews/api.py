@@ -515,3 +515,10 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
 
 __all__ = ["PanelViewSet", "ScoreSheetViewSet"]
+
+
+# Mounted under /api/v1/ by workflow_site.api (registered in the app's AppConfig.ready()).
+ROUTES = [
+    ("score-sheets", ScoreSheetViewSet, "score-sheet"),
+    ("panels", PanelViewSet, "panel"),
+]

@@ -12,3 +12,8 @@ class ReviewsConfig(AppConfig):
         from .deadlines import SOURCE
 
         registry.register(SOURCE)
+
+        from workflow_site import api, ui
+
+        api.register("reviews.api")
+        ui.register(prefix="reviews/", urls="reviews.urls")

@@ -31,3 +31,27 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)
+
+
+_api_modules: list[str] = []
+
+
+def register(module: str) -> None:
+    """An app's API module (dotted path), mounted under /api/v1/ when the URLconf loads. It declares
+    `ROUTES = [(prefix, viewset, basename), ...]` for the router and, if it has plain views, `PATHS = [path(...)]`."""
+    if module not in _api_modules:
+        _api_modules.append(module)
+
+
+def api_urlpatterns() -> list:
+    from importlib import import_module
+
+    from rest_framework.routers import DefaultRouter
+
+    router = DefaultRouter()
+    paths = []
+    for module in map(import_module, _api_modules):
+        for prefix, viewset, basename in getattr(module, "ROUTES", ()):
+            router.register(prefix, viewset, basename=basename)
+        paths += getattr(module, "PATHS", ())
+    return [*paths, *router.urls]

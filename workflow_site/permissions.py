@@ -1,13 +1,12 @@
 """The one permission check services make before a write that is not a transition."""
 
+from .delegation import acting_principals
 from .errors import PermissionDenied
 
 
 def granting_principal(actor, perm: str, obj=None):
     """Who grants `actor` `perm` (on `obj`): None when they hold it themselves (or `actor` is None, the system),
     else the person they currently stand in for (職務代理) who holds it. PermissionDenied (403) when nobody does."""
-    from accounts.selectors import acting_principals  # accounts depends on this package
-
     if actor is None or actor.has_perm(perm, obj):
         return None
     for principal in acting_principals(actor):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
 
+from .delegation import acting_principals
 from .errors import ConcurrentUpdate, PermissionDenied, TransitionNotAllowed
 from .models import TransitionLog
 from .permissions import granting_principal
@@ -41,8 +42,6 @@ def resolve_actor(obj: models.Model, name: str, actor) -> Any:
 
     Raises PermissionDenied when neither the actor nor anyone they currently substitute for may run it.
     """
-    from accounts.selectors import acting_principals  # accounts depends on this module's models
-
     method, _meta = _fsm_meta(obj, name)
     if actor is None or has_transition_perm(method, actor):
         return None
@@ -70,10 +69,14 @@ def apply_transition(
     method, meta = _fsm_meta(obj, name)
     field_name = meta.field.name
     source = getattr(obj, field_name)
-    if not can_proceed(method):
+    transition = meta.get_transition(source)
+    failed = None if transition is None else next((c for c in transition.conditions if not c(obj)), None)
+    if transition is None or failed is not None:
+        # A condition speaks for itself when it carries a `refusal`; otherwise the state is named.
+        message, code = getattr(failed, "refusal", (None, "transition_not_allowed"))
         raise TransitionNotAllowed(
-            _("目前狀態「%(state)s」不允許此操作。") % {"state": _state_label(obj, field_name)},
-            code="transition_not_allowed",
+            message or _("目前狀態「%(state)s」不允許此操作。") % {"state": _state_label(obj, field_name)},
+            code=code,
             extra={"state": source, "transition": name},
         )
     # Without an enclosing transaction a later failure (the log row) would leave a state change unlogged.
@@ -87,19 +90,47 @@ def apply_transition(
         raise TransitionNotAllowed(code="transition_not_allowed") from exc
     except ConcurrentTransition as exc:
         raise ConcurrentUpdate() from exc
-    log = TransitionLog.objects.create(
-        content_type=ContentType.objects.get_for_model(obj),
-        object_id=obj.pk,
-        transition=name,
-        source=source,
-        target=getattr(obj, field_name),
-        actor=actor,
-        acting_for=acting_for,
-        reason=reason,
+    log = log_event(
+        obj, name, source=source, target=getattr(obj, field_name), actor=actor, acting_for=acting_for, reason=reason
     )
     for hook in on_commit:
         transaction.on_commit(hook)
     return log
+
+
+def log_event(
+    obj: models.Model, name: str, *, source: str, target: str, actor, acting_for=None, reason: str = ""
+) -> TransitionLog:
+    """Write the one `TransitionLog` row of a change that is not a declared transition, such as a record created
+    in a given state (a reassigned score sheet: source ""): the only other writer of log rows besides the
+    transition helpers here."""
+    return TransitionLog.objects.create(
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        transition=name,
+        source=source,
+        target=target,
+        actor=actor,
+        acting_for=acting_for,
+        reason=reason,
+    )
+
+
+def refusal(message, *, code: str) -> Callable[[Callable[..., bool]], Callable[..., bool]]:
+    """Give a transition condition the message and code a refused caller sees (409), instead of the generic
+    "not allowed in this state": `@transition(..., conditions=[round_is_open])` with
+
+        @refusal(_("本年度提案尚未開放或已截止收件。"), code="round_not_open")
+        def round_is_open(proposal) -> bool: ...
+
+    A condition states a stage rule once: `available_transitions` (the buttons) and `apply_transition` (the
+    service) both read it."""
+
+    def decorate(condition: Callable[..., bool]) -> Callable[..., bool]:
+        condition.refusal = (message, code)
+        return condition
+
+    return decorate
 
 
 def available_transitions(obj: models.Model, actor) -> list[str]:

@@ -1,47 +1,39 @@
-"""The back office: one viewflow Site, one Application per process as the processes are built."""
+"""The back office: one viewflow Site; each app adds its menu entry and its pages from its AppConfig.ready().
+
+    ui.register(menu="proposals.urls.ProposalsApplication", prefix="proposals/", urls="proposals.urls")
+
+Both are dotted paths, imported when the URLconf is first loaded (`build_site`), so registering imports nothing
+at start-up and `workflow_site` never imports an app above it. Menu entries appear in registration order, which is
+the order of INSTALLED_APPS.
+"""
+
+from __future__ import annotations
 
 from django.urls import include, path
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import RedirectView
-from viewflow.urls import Application, ReadonlyModelViewset, Site
-
-from accounts.models import Agency
+from viewflow.urls import Site
 
 from .views import HomeView
 
-
-class AgencyViewset(ReadonlyModelViewset):
-    model = Agency
-    title = _("機關名錄")
-    icon = "account_balance"
-    list_columns = ("code", "name", "kind", "parent")
-    list_filter_fields = ("kind", "active")
-    queryset = Agency.objects.select_related("parent")
+_menu: list[str] = []
+_pages: list[tuple[str, str]] = []
+_public_pages: list[tuple[str, str]] = []
 
 
-class DirectoryApplication(Application):
-    title = _("機關名錄")
-    icon = "account_balance"
-    app_name = "directory"
-    viewsets = [AgencyViewset()]
+def register(*, menu: str | None = None, prefix: str | None = None, urls: str | None = None) -> None:
+    """`menu`: a viewflow `Application` class (the process's entry in the side menu); `prefix` and `urls`: the
+    app's URLconf mounted inside the site at `prefix`, so its pages get the site's menu and colours."""
+    if menu and menu not in _menu:
+        _menu.append(menu)
+    if urls and (prefix, urls) not in _pages:
+        _pages.append((prefix, urls))
 
 
-class ProposalsApplication(Application):
-    """市政創新提案: the menu entry; the pages themselves are the custom views under /proposals/."""
-
-    title = _("市政創新提案")
-    icon = "lightbulb"
-    app_name = "innovation"
-    index_path = path("", RedirectView.as_view(pattern_name="proposals:list"), name="index")
-
-
-class PlanControlApplication(Application):
-    """列管計畫: the menu entry; the pages themselves are the custom views under /plan-control/."""
-
-    title = _("列管計畫")
-    icon = "insights"
-    app_name = "control"
-    index_path = path("", RedirectView.as_view(pattern_name="plan_control:board"), name="index")
+def register_public(*, prefix: str, urls: str) -> None:
+    """Pages for the public, outside the signed-in site (no menu, no sign-in): e.g. published results."""
+    if (prefix, urls) not in _public_pages:
+        _public_pages.append((prefix, urls))
 
 
 class RdecSite(Site):
@@ -51,13 +43,12 @@ class RdecSite(Site):
     index_path = path("", HomeView.as_view(), name="index")
 
 
-site = RdecSite(
-    viewsets=[DirectoryApplication(), ProposalsApplication(), PlanControlApplication()],
-    # The processes' own pages (grids, score sheets, boards) live inside the site, so they get its menu.
-    urlpatterns=[
-        path("notifications/", include("notifications.urls")),
-        path("reviews/", include("reviews.urls")),
-        path("proposals/", include("proposals.urls")),
-        path("plan-control/", include("plan_control.urls")),
-    ],
-)
+def build_site() -> RdecSite:
+    return RdecSite(
+        viewsets=[import_string(menu)() for menu in _menu],
+        urlpatterns=[path(prefix, include(urls)) for prefix, urls in _pages],
+    )
+
+
+def public_urlpatterns() -> list:
+    return [path(prefix, include(urls)) for prefix, urls in _public_pages]

@@ -6,9 +6,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.views.generic import TemplateView
 
-from accounts.selectors import acting_principals, delegations_received
-
 from . import todo
+from .delegation import acting_principals, delegations_received
 from .errors import ApplicationError, NotFound
 from .errors import PermissionDenied as AppPermissionDenied
 

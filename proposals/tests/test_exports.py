@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 
 from accounts.roles import Role
 from proposals import services
-from proposals.exports import FORMATS, export_round, looks_like_formula, round_results_dataset
+from proposals.exports import export_round, round_results_dataset
 from proposals.tests.test_public import ENTRIES_107, REVIEWER_NAMES, build_round, cast, round_open  # noqa: F401
+from workflow_site.spreadsheets import FORMATS, looks_like_formula
 
 pytestmark = pytest.mark.django_db
 
