@@ -13,7 +13,7 @@ from notifications.models import Notification
 from notifications.tasks import scan_deadlines
 from notifications.tests.factories import ReminderRuleFactory, due_item
 from workflow_site.models import TransitionLog
-from workflow_site.roc_calendar.calendar import add_working_days, today
+from workflow_site.roc_calendar.calendar import add_working_days, is_working_day, previous_working_day, today
 from workflow_site.roc_calendar.roc import format_roc_date
 
 
@@ -58,7 +58,9 @@ def test_due_items_yield_one_mail_per_rule_and_offset_even_when_scanned_twice(ma
     soon_owner = head.__class__.objects.create_user("soon", email="soon@tb.gov.tw", agency=agency)
     late_owner = head.__class__.objects.create_user("late", email="late@tb.gov.tw", agency=agency)
     soon_due = add_working_days(today(), 3)
-    late_due = add_working_days(today(), -2)
+    # Two working days overdue as the scan counts them, even on a weekend (the worker runs at the real date).
+    last_working_day = today() if is_working_day(today()) else previous_working_day(today())
+    late_due = add_working_days(last_working_day, -2)
     due_item(owner=soon_owner, due=soon_due, reason="月報")
     due_item(owner=late_owner, due=late_due, reason="回覆")
 
