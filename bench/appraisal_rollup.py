@@ -5,7 +5,7 @@ set-based SQL aggregate over the same reports measured in the same run.
   by one real worker (prefork, concurrency 2, Redis db 14, a queue of its own), timed from the service call
   until the round is in self_assessment; twice: the first run inserts the 10,000 Appraisal rows, the rerun
   updates the same rows in place;
-- aggregate: `appraisal.plan_figures()` (the GROUP BY every task runs for its agency) over all 10,000 plans at
+- aggregate: `formula.plan_figures()` (the GROUP BY every task runs for its agency) over all 10,000 plans at
   once, in this process; also with the formula applied to every row in Python (what the rollup computes).
 The year (999, no real year) is built with COPY (workflow_site.bulk.copy_rows): 100 agencies x 100 plans, 120,000
 reports with random lags, late and missing months. Each run is checked: 10,000 rows, one per plan, scores equal
@@ -35,10 +35,10 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Agency, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
-from plan_control import appraisal, appraisal_selectors  # noqa: E402
-from plan_control.appraisal_services import appraisal_rollup_start, appraisal_round_create  # noqa: E402
+from plan_control.appraisal import formula, selectors  # noqa: E402
+from plan_control.appraisal.services import appraisal_rollup_start, appraisal_round_create  # noqa: E402
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport  # noqa: E402
-from plan_control.selectors import ACTIVE_PLAN_STATES  # noqa: E402
+from plan_control.monitoring.selectors import ACTIVE_PLAN_STATES  # noqa: E402
 from workflow_site.bulk import copy_rows  # noqa: E402
 from workflow_site.models import TransitionLog  # noqa: E402
 
@@ -132,8 +132,8 @@ def build(n: int) -> User:
 
 def in_process_scores(plans, weights: dict) -> dict[int, Decimal]:
     scores = {}
-    for plan_id, row in appraisal.plan_figures(plans).items():
-        parts = appraisal.components(
+    for plan_id, row in formula.plan_figures(plans).items():
+        parts = formula.components(
             counted=row["counted"],
             lag_sum=row["lag_sum"],
             months_lagging=row["months_lagging"],
@@ -142,7 +142,7 @@ def in_process_scores(plans, weights: dict) -> dict[int, Decimal]:
             budget_executed=row["budget_executed"],
             budget=row["budget"],
         )
-        scores[plan_id] = appraisal.suggested_score(parts, weights)
+        scores[plan_id] = formula.suggested_score(parts, weights)
     return scores
 
 
@@ -161,7 +161,7 @@ def rollup(round_id: int, officer: User) -> float:
 def check(round_: AppraisalRound, expected: dict[int, Decimal]) -> str:
     rows = dict(Appraisal.objects.filter(round=round_).values_list("plan_id", "suggested_score"))
     count = Appraisal.objects.filter(round=round_).count()
-    progress = appraisal_selectors.rollup_progress(round_)
+    progress = selectors.rollup_progress(round_)
     ok = count == len(expected) and rows == expected and progress["done"] == progress["total"] == len(expected)
     return f"{count:,} rows, progress {progress['done']:,}/{progress['total']:,}, " + (
         "scores = in-process computation" if ok else "MISMATCH"
@@ -187,7 +187,7 @@ def main(n: int) -> None:
         first = rollup(round_.pk, officer)
         round_.refresh_from_db()
         start = time.perf_counter()
-        figures = appraisal.plan_figures(plans)
+        figures = formula.plan_figures(plans)
         aggregate_s = time.perf_counter() - start
         start = time.perf_counter()
         expected = in_process_scores(plans, round_.weights)

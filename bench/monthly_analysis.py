@@ -3,7 +3,7 @@
 Builds a year directly (bulk_create for the plans, COPY for the reports, no services): 10,000 plans in 200
 agencies, 12 months of reports each (120,000 rows): months 1-11 mostly accepted, month 12 a realistic mix of
 accepted / submitted / returned / pending; about a third lagging, some of them for months in a row.
-Since the year is written around the services, the monthly tally (plan_control.tally: per year, month and
+Since the year is written around the services, the monthly tally (plan_control.monitoring.tally: per year, month and
 agency, the plans in control and the month's lagging / on-track reports, which the services keep in step with
 each write) is then rebuilt once with `monthly_tally_rebuild(year)`, whose wall time is printed: it is what
 repairing a year written by COPY costs, and what a live count of the whole year costs. The analysis reads its
@@ -33,9 +33,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Agency  # noqa: E402
-from plan_control import selectors  # noqa: E402
 from plan_control.models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport  # noqa: E402
-from plan_control.tally import monthly_tally_rebuild  # noqa: E402
+from plan_control.monitoring import selectors  # noqa: E402
+from plan_control.monitoring.tally import monthly_tally_rebuild  # noqa: E402
 from workflow_site.bulk import copy_rows  # noqa: E402
 
 YEAR = 997  # a year nothing else uses

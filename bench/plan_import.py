@@ -1,6 +1,6 @@
 """Importing a year's 10,000 controlled plans through `services.plans_import`, against a bare bulk_create.
 
-The upload is an in-memory UTF-8 CSV (the columns of plan_control/imports.py) of 10,000 valid rows over 200
+The upload is an in-memory UTF-8 CSV (the columns of plan_control/monitoring/imports.py) of 10,000 valid rows over 200
 agencies that exist; the import reads it, validates every row (all or nothing), and writes with COPY on
 PostgreSQL. In the same run, the same 10,000 rows go in through a bare `ControlledPlan.objects.bulk_create`
 (model instances built from already-parsed values: no reading, no validation). The year's plans are deleted
@@ -26,9 +26,9 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Agency, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
-from plan_control import services  # noqa: E402
-from plan_control.imports import COLUMNS  # noqa: E402
 from plan_control.models import ControlledPlan, ControlYear  # noqa: E402
+from plan_control.monitoring import services  # noqa: E402
+from plan_control.monitoring.imports import COLUMNS  # noqa: E402
 
 YEAR = 998  # a year nothing else uses
 AGENCIES = 200

@@ -3,22 +3,25 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PlanControlConfig(AppConfig):
+    """One app label and one set of migrations; each process is a package of its own (monitoring, appraisal)."""
+
     name = "plan_control"
     verbose_name = _("計畫管制與考核")
 
     def ready(self) -> None:
         from notifications import registry
-
-        from .deadlines import SOURCES
-
-        for source in SOURCES:
-            registry.register(source)
-
         from workflow_site import api, demo, ui
 
-        from .demo import seed
+        from .appraisal import deadlines as appraisal_deadlines
+        from .monitoring import deadlines as monitoring_deadlines
+        from .monitoring.demo import seed
 
+        for source in [*monitoring_deadlines.SOURCES, *appraisal_deadlines.SOURCES]:
+            registry.register(source)
         demo.register("plan_control", seed)
-        api.register("plan_control.api")
-        api.register("plan_control.appraisal_api")
+        api.register("plan_control.monitoring.api")
+        api.register("plan_control.appraisal.api")
         ui.register(menu="plan_control.urls.PlanControlApplication", prefix="plan-control/", urls="plan_control.urls")
+        # Celery's autodiscovery imports `plan_control.tasks` only; the processes keep their tasks in their packages.
+        from .appraisal import tasks as _appraisal_tasks  # noqa: F401
+        from .monitoring import tasks as _monitoring_tasks  # noqa: F401

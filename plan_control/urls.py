@@ -1,9 +1,10 @@
+"""The plan-control pages under one URL namespace, `plan_control`: each process package brings its own
+urlpatterns (monitoring: the board and the monthly reports; appraisal: the year-end appraisal and the summaries)."""
+
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from viewflow.urls import Application
-
-from . import views
 
 app_name = "plan_control"
 
@@ -18,11 +19,6 @@ class PlanControlApplication(Application):
 
 
 urlpatterns = [
-    path("board/", views.BoardView.as_view(), name="board"),
-    path("board/export/", views.BoardExportView.as_view(), name="board-export"),
-    path("board/print/", views.BoardPrintView.as_view(), name="board-print"),
-    path("reports/", views.ReportListView.as_view(), name="reports"),
-    path("reports/<int:pk>/", views.ReportDetailView.as_view(), name="report"),
-    path("reports/<int:pk>/transitions/<slug:name>/", views.ReportTransitionView.as_view(), name="report-transition"),
-    path("", include("plan_control.appraisal_urls")),
+    path("", include("plan_control.monitoring.urls")),
+    path("", include("plan_control.appraisal.urls")),
 ]

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from accounts.tests.factories import PASSWORD, AgencyFactory, UserFactory
-from plan_control import services
 from plan_control.models import ControlledPlan, ProgressReport
+from plan_control.monitoring import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

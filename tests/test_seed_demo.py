@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from plan_control.models import ControlledPlan, ProgressReport
-from plan_control.selectors import monthly_analysis
+from plan_control.monitoring.selectors import monthly_analysis
 from proposals.models import Proposal, ProposalRound
 
 

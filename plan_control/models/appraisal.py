@@ -24,7 +24,7 @@ class AppraisalGrade(models.TextChoices):
 
 
 def _default_weights() -> dict:
-    # Documented in plan_control/appraisal.py: each component scores 0-100; the weights sum to 100.
+    # Documented in plan_control/appraisal/formula.py: each component scores 0-100; the weights sum to 100.
     return {"progress": 40, "timeliness": 20, "completion": 25, "budget": 15}
 
 

@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory, UserFactory
-from plan_control import services
-from plan_control.imports import COLUMNS
 from plan_control.models import ControlledPlan, ProgressReport
+from plan_control.monitoring import services
+from plan_control.monitoring.imports import COLUMNS
 
 YEAR = 115
 LINEAR = [round(m * 100 / 12, 2) for m in range(1, 13)]  # 8.33, 16.67, ... 100

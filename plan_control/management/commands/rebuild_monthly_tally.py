@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from plan_control.tally import monthly_tally_rebuild, tally_years
+from plan_control.monitoring.tally import monthly_tally_rebuild, tally_years
 
 
 class Command(BaseCommand):

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 
 from accounts.models import Agency
 from accounts.roles import Role
-from plan_control import appraisal_selectors
-from plan_control.appraisal_services import appraisal_rollup_start, appraisal_round_create
+from plan_control.appraisal import selectors as appraisal_selectors
+from plan_control.appraisal.services import appraisal_rollup_start, appraisal_round_create
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport
 from plan_control.tests.factories import LINEAR, YEAR
 from workflow_site.models import TransitionLog
@@ -98,7 +98,7 @@ def clamp(value) -> Decimal:
 
 
 def expected_score(specs: list[dict], weights: dict | None = None) -> Decimal:
-    """The documented formula (plan_control/appraisal.py), straight from the monthly record."""
+    """The documented formula (plan_control/appraisal/formula.py), straight from the monthly record."""
     weights = weights or {"progress": 40, "timeliness": 20, "completion": 25, "budget": 15}
     counted = [s for s in specs if s["status"] in (S.SUBMITTED, S.ACCEPTED)]
     n = len(counted)

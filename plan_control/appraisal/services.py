@@ -17,9 +17,9 @@ from workflow_site.errors import Conflict, NotFound, TransitionNotAllowed
 from workflow_site.permissions import require
 from workflow_site.transitions import apply_bulk_transition, apply_transition
 
-from . import appraisal, appraisal_selectors
-from .models import Appraisal, AppraisalRound, ControlledPlan
-from .selectors import ACTIVE_PLAN_STATES
+from ..models import Appraisal, AppraisalRound, ControlledPlan
+from ..monitoring.selectors import ACTIVE_PLAN_STATES
+from . import formula, selectors
 
 
 @transaction.atomic
@@ -84,10 +84,10 @@ def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
     if round_.status != AppraisalRound.Status.ROLLING_UP:
         return 0  # a late redelivery after the rollup finished: nothing to do
     plans = ControlledPlan.objects.filter(year=round_.year, agency_id=agency_id, status__in=ACTIVE_PLAN_STATES)
-    figures = appraisal.plan_figures(plans)
+    figures = formula.plan_figures(plans)
     rows = []
     for plan_id, row in figures.items():
-        parts = appraisal.components(
+        parts = formula.components(
             counted=row["counted"],
             lag_sum=row["lag_sum"],
             months_lagging=row["months_lagging"],
@@ -102,7 +102,7 @@ def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
                 plan_id=plan_id,
                 agency_id=agency_id,
                 components=parts,
-                suggested_score=appraisal.suggested_score(parts, round_.weights),
+                suggested_score=formula.suggested_score(parts, round_.weights),
             )
         )
     with transaction.atomic():
@@ -123,7 +123,7 @@ def appraisal_rollup_finish_if_done(*, round_id: int) -> bool:
     round_ = _round(round_id)  # the lock: two agencies finishing together close the round once
     if round_.status != AppraisalRound.Status.ROLLING_UP:
         return False
-    if appraisal_selectors.rollup_progress(round_)["done"] < round_.rollup_total:
+    if selectors.rollup_progress(round_)["done"] < round_.rollup_total:
         return False
     apply_transition(round_, "finish_rollup", actor=None, reason=_("月報彙整完成"))
     return True
@@ -132,7 +132,7 @@ def appraisal_rollup_finish_if_done(*, round_id: int) -> bool:
 def _appraisal(appraisal_id: int, viewer) -> Appraisal:
     try:
         return (
-            appraisal_selectors.appraisal_list(viewer=viewer)
+            selectors.appraisal_list(viewer=viewer)
             .select_for_update(of=("self",))
             .select_related("round")
             .get(pk=appraisal_id)
@@ -208,7 +208,7 @@ def appraisal_round_finalise(*, round_id: int, actor) -> AppraisalRound:
         )
     # The round moves first: from any state but review this is the clean 409 for the round.
     apply_transition(round_, "finalise", actor=actor, kwargs={"at": timezone.now()}, update_fields=["finalised_at"])
-    grades = appraisal_selectors.grades_for(round_)
+    grades = selectors.grades_for(round_)
     by_grade: dict[str, list[int]] = {}
     for appraisal_id, grade in grades.items():
         by_grade.setdefault(grade, []).append(appraisal_id)

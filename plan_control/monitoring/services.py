@@ -21,9 +21,9 @@ from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import WorkingCalendar
 from workflow_site.transitions import apply_transition
 
+from ..models import ControlledPlan, ControlYear, ProgressReport, planned_progress_problem
 from . import selectors
 from .imports import ImportRow, read_plan_rows
-from .models import ControlledPlan, ControlYear, ProgressReport, planned_progress_problem
 from .tally import tally_refresh
 
 REPORT_FIELDS = ("actual_percent", "budget_executed", "narrative", "lag_reason", "remedy")

@@ -2,8 +2,8 @@
 (rollup progress, the rollup / open-review / finalise buttons, the grade distribution), and the plans' appraisals
 (the list, and one plan's page where the agency assesses itself and RDEC reviews).
 
-Views read through plan_control.appraisal_selectors and write only through plan_control.appraisal_services. What
-the user may not see is a 404, what they may not do a 403; a refused request comes back as a message.
+Views read through the package's selectors and write only through its services. What the user may not see is a
+404, what they may not do a 403; a refused request comes back as a message.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from workflow_site.spreadsheets import ExportFile, export_format, spreadsheet_fi
 from workflow_site.transitions import available_transitions
 from workflow_site.views import add_service_errors, run_service
 
-from . import appraisal_selectors, appraisal_services
-from .models import Appraisal, AppraisalGrade, AppraisalRound
-from .views import _require_rdec, default_month, is_rdec
+from ..models import Appraisal, AppraisalGrade, AppraisalRound
+from ..monitoring.views import _require_rdec, default_month, is_rdec
+from . import selectors, services
 
 
 def _year(request) -> int:
@@ -92,7 +92,7 @@ def summary_export_file(*, viewer, year: int, fmt: str | None) -> ExportFile:
     the viewer may see only. 400 `unknown_format` for anything else."""
     fmt = export_format(fmt)
     return spreadsheet_file(
-        summary_books(appraisal_selectors.agency_summaries(year=year, viewer=viewer), year),
+        summary_books(selectors.agency_summaries(year=year, viewer=viewer), year),
         fmt=fmt,
         filename=_("%(year)d年度機關概況") % {"year": year},
         ascii_filename=f"agency-summary-{year}",
@@ -110,7 +110,7 @@ class AgencySummaryView(LoginRequiredMixin, View):
             year = _year(request)
         except ValidationFailed as exc:
             return HttpResponseBadRequest(str(exc.message))
-        rows = appraisal_selectors.agency_summaries(year=year, viewer=request.user)
+        rows = selectors.agency_summaries(year=year, viewer=request.user)
         totals = {
             key: sum(row[key] for row in rows)
             for key in (
@@ -154,17 +154,17 @@ ROUND_ACTIONS = {
     "rollup": (
         gettext_lazy("彙整月報（產生建議分數）"),
         gettext_lazy("已開始彙整月報，完成後進入機關自評。"),
-        appraisal_services.appraisal_rollup_start,
+        services.appraisal_rollup_start,
     ),
     "open-review": (
         gettext_lazy("結束自評，開始複核"),
         gettext_lazy("已結束機關自評，開始研考會複核。"),
-        appraisal_services.appraisal_open_review,
+        services.appraisal_open_review,
     ),
     "finalize": (
         gettext_lazy("確定考核結果"),
         gettext_lazy("考核結果已確定。"),
-        appraisal_services.appraisal_round_finalise,
+        services.appraisal_round_finalise,
     ),
 }
 ROUND_ACTION_STATES = {
@@ -182,8 +182,8 @@ class AppraisalRoundView(LoginRequiredMixin, View):
     def get(self, request, pk: int):
         _require_rdec(request.user)
         round_ = get_object_or_404(AppraisalRound, pk=pk)
-        progress = appraisal_selectors.rollup_progress(round_)
-        results = appraisal_selectors.round_results(round_)
+        progress = selectors.rollup_progress(round_)
+        results = selectors.round_results(round_)
         labels = dict(AppraisalGrade.choices)
         distribution = [{**row, "label": labels[row["grade"]]} for row in results["distribution"]]
         context = {
@@ -244,7 +244,7 @@ class AppraisalListView(LoginRequiredMixin, ListView):
         return _year(self.request)
 
     def get_queryset(self):
-        return appraisal_selectors.appraisal_list(viewer=self.request.user).filter(round__year=self.year)
+        return selectors.appraisal_list(viewer=self.request.user).filter(round__year=self.year)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -308,7 +308,7 @@ ITEM_ACTIONS = {
         button=gettext_lazy("送出自評"),
         done=gettext_lazy("已送出自評；研考會複核前仍可修正。"),
         initial=lambda item: {"self_score": item.self_score, "self_assessment": item.self_assessment},
-        run=lambda actor, pk, data: appraisal_services.appraisal_submit_self_assessment(
+        run=lambda actor, pk, data: services.appraisal_submit_self_assessment(
             actor=actor, appraisal_id=pk, score=data["self_score"], text=data["self_assessment"]
         ),
     ),
@@ -320,7 +320,7 @@ ITEM_ACTIONS = {
         button=gettext_lazy("送出複核"),
         done=gettext_lazy("已完成複核。"),
         initial=lambda item: {"review_score": item.review_score, "review_comment": item.review_comment},
-        run=lambda actor, pk, data: appraisal_services.appraisal_review(
+        run=lambda actor, pk, data: services.appraisal_review(
             actor=actor, appraisal_id=pk, score=data["review_score"], comment=data["review_comment"]
         ),
     ),
@@ -364,7 +364,7 @@ class AppraisalDetailView(LoginRequiredMixin, View):
     template_name = "plan_control/appraisal_item.html"
 
     def _item(self, pk: int) -> Appraisal:
-        qs = appraisal_selectors.appraisal_list(viewer=self.request.user).select_related("round", "reviewed_by")
+        qs = selectors.appraisal_list(viewer=self.request.user).select_related("round", "reviewed_by")
         return get_object_or_404(qs, pk=pk)
 
     def _open_action(self, item: Appraisal) -> str | None:

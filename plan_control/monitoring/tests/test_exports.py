@@ -13,9 +13,9 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from plan_control import services
-from plan_control.exports import analysis_export
-from plan_control.tests.test_views import MONTH, YEAR, build_world, file_report, import_plans
+from plan_control.monitoring import services
+from plan_control.monitoring.exports import analysis_export
+from plan_control.monitoring.tests.test_views import MONTH, YEAR, build_world, file_report, import_plans
 
 pytestmark = pytest.mark.django_db
 

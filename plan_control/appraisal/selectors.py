@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from .models import Appraisal, AppraisalGrade, AppraisalRound
-from .selectors import _visible, largest_remainder
+from ..models import Appraisal, AppraisalGrade, AppraisalRound
+from ..monitoring.selectors import _visible, largest_remainder
 
 
 def appraisal_list(*, viewer) -> QuerySet[Appraisal]:
@@ -77,8 +77,8 @@ def agency_summaries(*, year: int, viewer) -> list[dict]:
     from accounts.selectors import agency_ids_acting
     from proposals.models import Proposal
 
-    from .models import ControlledPlan, ProgressReport
-    from .selectors import ACTIVE_PLAN_STATES, COUNTED, RDEC_ROLES
+    from ..models import ControlledPlan, ProgressReport
+    from ..monitoring.selectors import ACTIVE_PLAN_STATES, COUNTED, RDEC_ROLES
 
     if not getattr(viewer, "is_authenticated", False):
         return []

@@ -28,9 +28,9 @@ from django.utils import timezone
 from accounts.models import Agency, User
 from workflow_site.roc_calendar.calendar import today
 
+from ..models import ControlledPlan, ProgressReport
 from . import selectors, services
 from .imports import COLUMNS
-from .models import ControlledPlan, ProgressReport
 
 YEAR = 107
 PLANS = 163

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.roles import Role
-from plan_control import selectors, services
 from plan_control.models import ControlledPlan, ControlYear, ProgressReport
-from plan_control.selectors import largest_remainder
+from plan_control.monitoring import selectors, services
+from plan_control.monitoring.selectors import largest_remainder
 from plan_control.tests.factories import (
     YEAR,
     agency_people,

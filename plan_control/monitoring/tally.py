@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Count, Q
 
-from .models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
+from ..models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
 from .selectors import ACTIVE_PLAN_STATES, COUNTED
 
 MONTHS = range(1, 13)

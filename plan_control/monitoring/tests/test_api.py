@@ -9,9 +9,9 @@ from django.utils import timezone
 from accounts.roles import Role
 from notifications.models import Notification, ReminderRule
 from notifications.services import deadline_scan
-from plan_control import deadlines, services
 from plan_control.models import ControlledPlan, ProgressReport
-from plan_control.tasks import open_monthly_report_slots
+from plan_control.monitoring import deadlines, services
+from plan_control.monitoring.tasks import open_monthly_report_slots
 from plan_control.tests.factories import (
     YEAR,
     agency_people,

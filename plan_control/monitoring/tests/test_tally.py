@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory
-from plan_control import selectors, services
 from plan_control.models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
-from plan_control.tally import monthly_tally_rebuild, tally_refresh
+from plan_control.monitoring import selectors, services
+from plan_control.monitoring.tally import monthly_tally_rebuild, tally_refresh
 from plan_control.tests.factories import YEAR, agency_people, fill_and_submit, make_plans, plan_dict, report_for
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,8 @@
 """列管計畫 back office: the monthly board (with its chart, exports and printable report), and the monthly
 progress reports (the agency fills in and submits; RDEC accepts or returns).
 
-Views read through plan_control.selectors and write only through plan_control.services. What the user may not
-see is a 404, what they may not do a 403; a refused request comes back as a message or as form errors.
+Views read through the package's selectors and write only through its services. What the user may not see is a
+404, what they may not do a 403; a refused request comes back as a message or as form errors.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
 from workflow_site.views import add_service_errors, run_service
 
+from ..models import ControlledPlan, ProgressReport
 from . import exports, selectors, services
 from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm
-from .models import ControlledPlan, ProgressReport
 
 
 def is_rdec(user) -> bool:

@@ -17,9 +17,9 @@ from rest_framework.response import Response
 
 from accounts.roles import user_roles
 
-from . import appraisal_selectors, appraisal_services
-from .models import Appraisal, AppraisalGrade, AppraisalRound
-from .selectors import RDEC_ROLES
+from ..models import Appraisal, AppraisalGrade, AppraisalRound
+from ..monitoring.selectors import RDEC_ROLES
+from . import selectors, services
 
 
 def _plain(value):
@@ -163,7 +163,7 @@ class AppraisalRoundViewSet(
         data = dict(serializer.validated_data)
         weights = data.pop("weights", None)
         bands = data.pop("grade_bands", None)
-        serializer.instance = appraisal_services.appraisal_round_create(
+        serializer.instance = services.appraisal_round_create(
             actor=self.request.user,
             weights={k: _plain(v) for k, v in weights.items()} if weights is not None else None,
             grade_bands=[{k: _plain(v) for k, v in band.items()} for band in bands] if bands is not None else None,
@@ -179,7 +179,7 @@ class AppraisalRoundViewSet(
         """open | rolling_up | self_assessment -> rolling_up: one Celery task per agency computes its plans'
         suggested scores from the twelve monthly reports; follow it with `progress/`. 202 with the task id.
         A rerun recomputes the same rows and keeps the self-assessments (RDEC officer)."""
-        round_ = appraisal_services.appraisal_rollup_start(round_id=self.get_object().pk, actor=request.user)
+        round_ = services.appraisal_rollup_start(round_id=self.get_object().pk, actor=request.user)
         return Response({"task_id": round_.rollup_task_id, "status": round_.status}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=AppraisalProgressSerializer)
@@ -187,22 +187,20 @@ class AppraisalRoundViewSet(
     def progress(self, request, pk=None):
         """Plans computed in the current rollup run, of those to compute (`done` reaches `total`), and the status."""
         round_ = self.get_object()
-        return Response({**appraisal_selectors.rollup_progress(round_), "status": round_.status})
+        return Response({**selectors.rollup_progress(round_), "status": round_.status})
 
     @extend_schema(request=None, responses=AppraisalRoundSerializer)
     @action(detail=True, methods=["post"], url_path="open-review")
     def open_review(self, request, pk=None):
         """self_assessment -> review: self-assessment closes, RDEC reviews (RDEC officer)."""
-        return self._reply(appraisal_services.appraisal_open_review(round_id=self.get_object().pk, actor=request.user))
+        return self._reply(services.appraisal_open_review(round_id=self.get_object().pk, actor=request.user))
 
     @extend_schema(request=None, responses=AppraisalRoundSerializer)
     @action(detail=True, methods=["post"])
     def finalize(self, request, pk=None):
         """review -> finalised: final scores map to grades by the bands (minimum score, optional quota). 409
         `unreviewed` (with the count) while a plan lacks its review score. RDEC officer or supervisor."""
-        return self._reply(
-            appraisal_services.appraisal_round_finalise(round_id=self.get_object().pk, actor=request.user)
-        )
+        return self._reply(services.appraisal_round_finalise(round_id=self.get_object().pk, actor=request.user))
 
     @extend_schema(responses=AppraisalResultsSerializer)
     @action(detail=True, methods=["get"])
@@ -211,12 +209,10 @@ class AppraisalRoundViewSet(
         summing to 100.00) and the graded plans, best first. Agencies see the whole distribution but only their
         own plans among the items."""
         round_ = self.get_object()
-        results = appraisal_selectors.round_results(round_)
+        results = selectors.round_results(round_)
         if not _rdec(request.user):
             mine = set(
-                appraisal_selectors.appraisal_list(viewer=request.user)
-                .filter(round=round_)
-                .values_list("plan_id", flat=True)
+                selectors.appraisal_list(viewer=request.user).filter(round=round_).values_list("plan_id", flat=True)
             )
             results["items"] = [item for item in results["items"] if item["plan"] in mine]
         return Response(AppraisalResultsSerializer(results).data)
@@ -315,7 +311,7 @@ class AppraisalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Appraisal.objects.none()
-        return appraisal_selectors.appraisal_list(viewer=self.request.user)
+        return selectors.appraisal_list(viewer=self.request.user)
 
     def _reply(self, item: Appraisal) -> Response:
         return Response(AppraisalSerializer(self.get_queryset().get(pk=item.pk)).data)
@@ -329,7 +325,7 @@ class AppraisalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         payload = SelfAssessmentSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return self._reply(
-            appraisal_services.appraisal_submit_self_assessment(
+            services.appraisal_submit_self_assessment(
                 actor=request.user, appraisal_id=item.pk, **payload.validated_data
             )
         )
@@ -342,7 +338,7 @@ class AppraisalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         payload = AppraisalReviewSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return self._reply(
-            appraisal_services.appraisal_review(actor=request.user, appraisal_id=item.pk, **payload.validated_data)
+            services.appraisal_review(actor=request.user, appraisal_id=item.pk, **payload.validated_data)
         )
 
 
@@ -385,7 +381,7 @@ def agency_summaries(request):
     grades. RDEC staff see every agency; an agency only its own row."""
     query = AgencySummaryQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    rows = appraisal_selectors.agency_summaries(year=query.validated_data["year"], viewer=request.user)
+    rows = selectors.agency_summaries(year=query.validated_data["year"], viewer=request.user)
     return Response(AgencySummarySerializer(rows, many=True).data)
 
 

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import Role
-from plan_control import deadlines, services
 from plan_control.models import ProgressReport
-from plan_control.tasks import open_monthly_report_slots
+from plan_control.monitoring import deadlines, services
+from plan_control.monitoring.tasks import open_monthly_report_slots
 from plan_control.tests.factories import YEAR, agency_people, fill_and_submit, make_plans, plan_dict, report_for
 
 pytestmark = pytest.mark.django_db

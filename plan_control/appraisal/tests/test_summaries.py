@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory
-from plan_control import appraisal_selectors
+from plan_control.appraisal import selectors as appraisal_selectors
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport
 from plan_control.tests.factories import LINEAR, YEAR, agency_people
 from proposals.models import Proposal, ProposalRound

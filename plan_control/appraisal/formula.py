@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, F, Max, Q, Sum, Value
 from django.db.models.functions import Greatest
 
-from .selectors import COUNTED
+from ..monitoring.selectors import COUNTED
 
 BUDGET_EXPECTED_RATE = Decimal(90)
 TWO = Decimal("0.01")

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory
-from plan_control import services
 from plan_control.models import ControlledPlan, ProgressReport
+from plan_control.monitoring import services
 
 pytestmark = pytest.mark.django_db
 

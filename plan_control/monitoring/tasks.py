@@ -1,4 +1,4 @@
-"""Thin Celery tasks for plan control."""
+"""Thin Celery tasks of the monthly monitoring."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -6,7 +6,8 @@ from django.utils import timezone
 from . import services
 
 
-@shared_task
+# The name it had before plan_control became packages: the beat schedule row (migration 0002) names it.
+@shared_task(name="plan_control.tasks.open_monthly_report_slots")
 def open_monthly_report_slots(year: int | None = None, month: int | None = None) -> int:
     """Beat, on the 1st: open the previous month's report slot for every plan in execution (idempotent).
 
@@ -18,12 +19,3 @@ def open_monthly_report_slots(year: int | None = None, month: int | None = None)
         ad_year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
         year = ad_year - 1911
     return services.reports_open_for_month(year=year, month=month)
-
-
-@shared_task
-def rollup_agency(round_id: int, agency_id: int) -> int:
-    """One agency's share of the year-end rollup (acks_late: a killed worker's share is redelivered; the
-    upsert makes running it twice harmless)."""
-    from .appraisal_services import appraisal_rollup_agency
-
-    return appraisal_rollup_agency(round_id=round_id, agency_id=agency_id)

@@ -9,7 +9,7 @@ from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from accounts.roles import Role, user_roles
 from accounts.selectors import agency_ids_acting
 
-from .models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
+from ..models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
 
 RDEC_ROLES = {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN}
 COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)

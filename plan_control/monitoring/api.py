@@ -12,8 +12,8 @@ from rest_framework.response import Response
 
 from accounts.roles import user_roles
 
+from ..models import ControlledPlan, ProgressReport
 from . import selectors, services
-from .models import ControlledPlan, ProgressReport
 
 
 class PlanSerializer(serializers.ModelSerializer):

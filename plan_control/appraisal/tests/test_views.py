@@ -11,14 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.roles import Role
-from plan_control import appraisal
+from plan_control.appraisal import formula
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan
 from plan_control.tests.factories import LINEAR, YEAR, agency_people
 from workflow_site.models import TransitionLog
 
 pytestmark = pytest.mark.django_db
 
-PARTS = appraisal.components(
+PARTS = formula.components(
     counted=11, lag_sum=Decimal("22"), months_lagging=3, months_late=2, final_actual=Decimal("95"),
     budget_executed=800_000, budget=1_000_000,
 )  # fmt: skip
@@ -57,7 +57,7 @@ def world(make_user) -> World:
         plan=make_plan(w.tr, "T1"),
         agency=w.tr,
         components=PARTS,
-        suggested_score=appraisal.suggested_score(PARTS, w.round.weights),
+        suggested_score=formula.suggested_score(PARTS, w.round.weights),
     )
     w.e1 = Appraisal.objects.create(
         round=w.round, plan=make_plan(w.ed, "E1"), agency=w.ed, components=PARTS, suggested_score=Decimal("88.00")
@@ -74,7 +74,7 @@ def html_of(response) -> str:
 
 
 def test_urls_and_the_reminder_link(world):
-    from plan_control import deadlines
+    from plan_control.appraisal import deadlines
 
     assert reverse("plan_control:appraisals") == "/plan-control/appraisals/"
     assert url(world.t1) == f"/plan-control/appraisals/{world.t1.pk}/"

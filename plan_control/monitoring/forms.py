@@ -1,4 +1,4 @@
-"""Forms of the plan-control pages. They validate input only: every write goes through plan_control.services."""
+"""Forms of the monitoring pages. They validate input only: every write goes through the package's services."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Agency
 
-from .models import ProgressReport
+from ..models import ProgressReport
 from .services import REPORT_FIELDS
 
 MONTH_CHOICES = [(m, _("%(m)d月") % {"m": m}) for m in range(1, 13)]

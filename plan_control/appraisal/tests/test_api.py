@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import Role
-from plan_control import appraisal_services, services
+from plan_control.appraisal import services as appraisal_services
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan
+from plan_control.monitoring import services
 from plan_control.tests.factories import LINEAR, YEAR, agency_people, fill_and_submit, make_plans, plan_dict, report_for
 
 pytestmark = pytest.mark.django_db

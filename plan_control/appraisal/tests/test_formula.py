@@ -5,27 +5,28 @@ from decimal import Decimal
 import pytest
 
 from accounts.roles import Role
-from plan_control import appraisal, appraisal_services
-from plan_control.appraisal_selectors import grades_for, round_results
+from plan_control.appraisal import formula
+from plan_control.appraisal import services as appraisal_services
+from plan_control.appraisal.selectors import grades_for, round_results
 from plan_control.models import Appraisal, AppraisalRound
-from plan_control.selectors import largest_remainder
+from plan_control.monitoring.selectors import largest_remainder
 
 WEIGHTS = {"progress": 40, "timeliness": 20, "completion": 25, "budget": 15}
 
 
 def test_a_perfect_year_scores_100():
-    parts = appraisal.components(
+    parts = formula.components(
         counted=12, lag_sum=0, months_lagging=0, months_late=0, final_actual=100, budget_executed=95, budget=100
     )
     assert (parts["progress"], parts["timeliness"], parts["completion"], parts["budget"]) == (100, 100, 100, 100)
     assert parts["budget_flag"] is False
-    assert appraisal.suggested_score(parts, WEIGHTS) == Decimal("100.00")
+    assert formula.suggested_score(parts, WEIGHTS) == Decimal("100.00")
 
 
 def test_a_lagging_late_underspent_year_by_hand():
     # 11 reports counted (1 missing), 3 late; lag points summing to 33 -> mean lag 3.00; 4 months lagging;
     # final actual 82%; budget 7,200,000 of 10,000,000 = 72% (flagged: below 90%).
-    parts = appraisal.components(
+    parts = formula.components(
         counted=11,
         lag_sum=Decimal(33),
         months_lagging=4,
@@ -52,15 +53,15 @@ def test_a_lagging_late_underspent_year_by_hand():
         "budget": 80.0,
     }
     # 0.40 x 77 + 0.20 x 79.17 + 0.25 x 82 + 0.15 x 80 = 30.8 + 15.834 + 20.5 + 12 = 79.134 -> 79.13
-    assert appraisal.suggested_score(parts, WEIGHTS) == Decimal("79.13")
+    assert formula.suggested_score(parts, WEIGHTS) == Decimal("79.13")
 
 
 def test_nothing_reported_scores_only_what_it_earned():
-    parts = appraisal.components(
+    parts = formula.components(
         counted=0, lag_sum=None, months_lagging=0, months_late=0, final_actual=None, budget_executed=None, budget=500
     )
     assert (parts["progress"], parts["timeliness"], parts["completion"], parts["budget"]) == (100, 0, 0, 0)
-    assert appraisal.suggested_score(parts, WEIGHTS) == Decimal("40.00")
+    assert formula.suggested_score(parts, WEIGHTS) == Decimal("40.00")
 
 
 def test_the_2017_distribution_to_two_decimals():

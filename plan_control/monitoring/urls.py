@@ -1,0 +1,14 @@
+"""The monthly board and the monthly reports, included from plan_control.urls (namespace plan_control)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("board/", views.BoardView.as_view(), name="board"),
+    path("board/export/", views.BoardExportView.as_view(), name="board-export"),
+    path("board/print/", views.BoardPrintView.as_view(), name="board-print"),
+    path("reports/", views.ReportListView.as_view(), name="reports"),
+    path("reports/<int:pk>/", views.ReportDetailView.as_view(), name="report"),
+    path("reports/<int:pk>/transitions/<slug:name>/", views.ReportTransitionView.as_view(), name="report-transition"),
+]
