@@ -13,6 +13,7 @@ from workflow_site import spreadsheets
 from workflow_site.roc_calendar.serializers import ROCDateField
 
 from . import exports, selectors, services
+from .errors import Code
 from .models import Adoption, Attachment, Grade, Proposal, ProposalRound
 
 
@@ -160,8 +161,13 @@ class ProposalRoundViewSet(
         """Put a reviewer on the round's panel."""
         payload = RoundPanelMemberSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        data = payload.validated_data
         member = services.round_panel_member_add(
-            round_id=self.get_object().pk, actor=request.user, **payload.validated_data
+            round_id=self.get_object().pk,
+            actor=request.user,
+            user_id=data["user"].pk,
+            kind=data["kind"],
+            chair=data["chair"],
         )
         return Response(
             {"id": member.pk, "user": member.user_id, "kind": member.kind, "chair": member.is_chair},
@@ -207,7 +213,7 @@ class ProposalRoundViewSet(
         round_ = self.get_object()
         staff = request.user.has_perm("proposals.finalise_round")
         if not (round_.finalised_at and (staff or round_.published_at)):
-            return Response({"detail": "結果尚未公布。", "code": "results_not_available"}, status=409)
+            return Response({"detail": "結果尚未公布。", "code": Code.RESULTS_NOT_AVAILABLE}, status=409)
         rows = [
             {
                 "proposal": p.pk,

@@ -138,7 +138,9 @@ def _seed_2018(officer: User, chief: User, staff) -> list[str]:
         aggregation="trimmed_mean",
     )
     for index, (reviewer, kind) in enumerate(_reviewers()):
-        services.round_panel_member_add(round_id=round_.pk, actor=officer, user=reviewer, kind=kind, chair=index == 0)
+        services.round_panel_member_add(
+            round_id=round_.pk, actor=officer, user_id=reviewer.pk, kind=kind, chair=index == 0
+        )
     services.round_open(round_id=round_.pk, actor=officer)
     sent = []
     for n in range(69):

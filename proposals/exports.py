@@ -15,6 +15,7 @@ from workflow_site.errors import PermissionDenied, TransitionNotAllowed
 from workflow_site.spreadsheets import DEFAULT_FORMAT, ExportFile, export_format, spreadsheet_bytes, spreadsheet_file
 
 from . import selectors
+from .errors import Code
 from .models import Grade, ProposalRound
 
 
@@ -64,7 +65,7 @@ def round_export_file(*, round_: ProposalRound, viewer, fmt: str | None) -> Expo
         raise PermissionDenied()
     fmt = export_format(fmt)
     if round_.finalised_at is None:
-        raise TransitionNotAllowed(_("評審結果尚未確定。"), code="results_not_available")
+        raise TransitionNotAllowed(_("評審結果尚未確定。"), code=Code.RESULTS_NOT_AVAILABLE)
     return spreadsheet_file(
         [round_results_dataset(round_)],
         fmt=fmt,

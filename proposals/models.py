@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
 from workflow_site.models import StatefulModel
+from workflow_site.transitions import refusal
+
+from .errors import Code
 
 
 class Grade(models.TextChoices):
@@ -32,6 +35,19 @@ def _default_quotas() -> list[dict]:
 
 def _default_forward_grades() -> list[str]:
     return [Grade.EXCELLENT, Grade.A, Grade.B]  # 乙等 or better goes to the agencies concerned
+
+
+# Stage rules the transitions state once: the buttons (available_transitions) and the services both read them.
+
+
+def not_finalised(round_) -> bool:
+    """Grades are fixed once."""
+    return round_.finalised_at is None
+
+
+@refusal(_("結果尚未確定，不能公布。"), code=Code.NOT_FINALISED)
+def finalised(round_) -> bool:
+    return round_.finalised_at is not None
 
 
 class ProposalRound(StatefulModel):
@@ -88,7 +104,7 @@ class ProposalRound(StatefulModel):
         source=Status.GRADING,
         target=Status.GRADING,
         permission="proposals.finalise_round",
-        conditions=[lambda r: r.finalised_at is None],
+        conditions=[not_finalised],
     )
     def finalise(self, *, at) -> None:
         """Grades are fixed; the proposals are graded."""
@@ -99,7 +115,7 @@ class ProposalRound(StatefulModel):
         source=Status.GRADING,
         target=Status.PUBLISHED,
         permission="proposals.run_round",
-        conditions=[lambda r: r.finalised_at is not None],
+        conditions=[finalised],
     )
     def publish(self, *, at) -> None:
         """The results appear on the public page."""
@@ -108,6 +124,21 @@ class ProposalRound(StatefulModel):
     @transition(field=status, source=Status.PUBLISHED, target=Status.CLOSED, permission="proposals.run_round")
     def close(self) -> None:
         """The round is over."""
+
+
+@refusal(_("本年度已截止收件。"), code=Code.ROUND_NOT_OPEN)
+def round_is_open(proposal) -> bool:
+    return proposal.round.status == ProposalRound.Status.OPEN
+
+
+@refusal(_("本年度目前不在書面初審階段。"), code=Code.ROUND_NOT_SCREENING)
+def round_is_screening(proposal) -> bool:
+    return proposal.round.status == ProposalRound.Status.SCREENING
+
+
+@refusal(_("此提案的等第不在轉請參採範圍內。"), code=Code.GRADE_NOT_FORWARDED)
+def grade_is_forwarded(proposal) -> bool:
+    return proposal.grade in proposal.round.forward_grades
 
 
 class Proposal(StatefulModel):
@@ -158,7 +189,11 @@ class Proposal(StatefulModel):
         return self.title
 
     @transition(
-        field=status, source=Status.DRAFT, target=Status.PENDING_APPROVAL, permission="proposals.draft_proposal"
+        field=status,
+        source=Status.DRAFT,
+        target=Status.PENDING_APPROVAL,
+        permission="proposals.draft_proposal",
+        conditions=[round_is_open],
     )
     def submit(self) -> None:
         """The clerk hands the proposal to the agency's head for sign-off."""
@@ -184,12 +219,24 @@ class Proposal(StatefulModel):
     def withdraw(self) -> None:
         """The agency withdraws the proposal before it reaches RDEC."""
 
-    @transition(field=status, source=Status.SUBMITTED, target=Status.IN_REVIEW, permission="proposals.run_round")
+    @transition(
+        field=status,
+        source=Status.SUBMITTED,
+        target=Status.IN_REVIEW,
+        permission="proposals.run_round",
+        conditions=[round_is_screening],
+    )
     def pass_screening(self, *, reason: str) -> None:
         """Written screening passed: the proposal goes to the panel."""
         self.screening_reason = reason
 
-    @transition(field=status, source=Status.SUBMITTED, target=Status.SCREENED_OUT, permission="proposals.run_round")
+    @transition(
+        field=status,
+        source=Status.SUBMITTED,
+        target=Status.SCREENED_OUT,
+        permission="proposals.run_round",
+        conditions=[round_is_screening],
+    )
     def fail_screening(self, *, reason: str) -> None:
         """Written screening failed, with the reason."""
         self.screening_reason = reason
@@ -198,7 +245,13 @@ class Proposal(StatefulModel):
     def set_grade(self) -> None:
         """Applied to the whole round at once when it is finalised (see services.round_finalise)."""
 
-    @transition(field=status, source=Status.GRADED, target=Status.FORWARDED, permission="proposals.run_round")
+    @transition(
+        field=status,
+        source=Status.GRADED,
+        target=Status.FORWARDED,
+        permission="proposals.run_round",
+        conditions=[grade_is_forwarded],
+    )
     def forward(self) -> None:
         """Sent to the agencies concerned, who must answer whether they adopt it."""
 

@@ -2,7 +2,7 @@
 
 import rules
 
-from accounts.roles import Role, user_roles
+from accounts.roles import Role, is_rdec_staff, user_roles
 
 
 def _role_in_agency(user, agency_id, *roles_wanted) -> bool:
@@ -16,7 +16,7 @@ def runs_rounds(user) -> bool:
 
 @rules.predicate
 def finalises_rounds(user) -> bool:
-    return bool({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN} & user_roles(user))
+    return is_rdec_staff(user)
 
 
 @rules.predicate

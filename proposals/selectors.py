@@ -6,22 +6,21 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role, user_roles
+from accounts.roles import AGENCY_STAFF, Role, is_rdec_staff, user_roles
 from accounts.selectors import acting_principals, agency_ids_acting
-from reviews.models import ScoreSheet
-from workflow_site.errors import NotFound
+from reviews.errors import Code as ReviewCode
+from reviews.models import Panel, ScoreSheet
+from reviews.selectors import panel_evaluation
+from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
 
 from .models import Adoption, Proposal, ProposalRound
 
-RDEC_ROLES = {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN}
 # What stays inside the agency until its head signs off (and what it withdrew before that).
 AGENCY_PRIVATE = (Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL, Proposal.Status.WITHDRAWN)
 
 
 def _is_agency_user(user) -> bool:
-    return bool({Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(user)) or any(
-        {Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(p) for p in acting_principals(user)
-    )
+    return bool(AGENCY_STAFF & user_roles(user)) or any(AGENCY_STAFF & user_roles(p) for p in acting_principals(user))
 
 
 def proposal_visibility(user) -> Q:
@@ -30,12 +29,11 @@ def proposal_visibility(user) -> Q:
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
     visible = Q(pk__in=[])
-    roles = user_roles(user)
-    if RDEC_ROLES & roles:
+    if is_rdec_staff(user):
         visible |= ~Q(status__in=AGENCY_PRIVATE)
     if _is_agency_user(user):
         visible |= Q(agency_id__in=agency_ids_acting(user))
-    if Role.REVIEWER in roles:
+    if Role.REVIEWER in user_roles(user):
         assigned = ScoreSheet.objects.filter(
             member__user=user,
             item__subject_type=ContentType.objects.get_for_model(Proposal),
@@ -65,7 +63,7 @@ def proposal_for_update(*, proposal_id: int, viewer) -> Proposal:
 
 
 def adoption_visibility(user) -> Q:
-    if RDEC_ROLES & user_roles(user):
+    if is_rdec_staff(user):
         return Q()
     if _is_agency_user(user):
         return Q(agency_id__in=agency_ids_acting(user))
@@ -137,12 +135,8 @@ def published_rounds() -> QuerySet[ProposalRound]:
 
 def round_preview(*, round_: ProposalRound, viewer):
     """The what-if ranking and grades before finalising: RDEC staff, once scoring has closed."""
-    from reviews.models import Panel
-    from reviews.selectors import panel_evaluation
-    from workflow_site.errors import PermissionDenied, TransitionNotAllowed
-
     if not viewer.has_perm("proposals.finalise_round"):
         raise PermissionDenied()
     if round_.panel.status not in (Panel.Status.CLOSED, Panel.Status.FINALISED):
-        raise TransitionNotAllowed(_("評分尚未結束，不能預覽結果。"), code="panel_not_closed")
+        raise TransitionNotAllowed(_("評分尚未結束，不能預覽結果。"), code=ReviewCode.PANEL_NOT_CLOSED)
     return panel_evaluation(round_.panel)

@@ -23,6 +23,7 @@ from workflow_site.roc_calendar.calendar import add_working_days, today
 from workflow_site.transitions import apply_bulk_transition, apply_transition
 
 from . import selectors
+from .errors import Code
 from .files import sniff_kind
 from .models import GRADE_ORDER, Adoption, Attachment, Grade, Proposal, ProposalRound
 
@@ -89,7 +90,7 @@ def round_create(
         actor=actor,
         round_obj=round_,
         title=f"{title}審查會",
-        rubric=rubric_obj,
+        rubric_id=rubric_obj.pk,
         aggregation=aggregation,
         min_members=min_members,
         min_external=min_external,
@@ -130,10 +131,12 @@ def round_close_submissions(*, round_id: int, actor) -> ProposalRound:
 
 
 @transaction.atomic
-def round_panel_member_add(*, round_id: int, actor, user, kind: str, chair: bool = False) -> PanelMember:
+def round_panel_member_add(*, round_id: int, actor, user_id: int, kind: str, chair: bool = False) -> PanelMember:
     """Put a reviewer on the round's panel."""
     round_ = _round(round_id)
-    return review_services.panel_member_add(panel_id=round_.panel_id, actor=actor, user=user, kind=kind, is_chair=chair)
+    return review_services.panel_member_add(
+        panel_id=round_.panel_id, actor=actor, user_id=user_id, kind=kind, is_chair=chair
+    )
 
 
 @transaction.atomic
@@ -144,10 +147,14 @@ def round_start_scoring(*, round_id: int, actor) -> ProposalRound:
     require(actor, "proposals.run_round")
     waiting = round_.proposals.filter(status=Proposal.Status.SUBMITTED).count()
     if waiting and round_.status == ProposalRound.Status.SCREENING:
-        raise TransitionNotAllowed(_("尚有 %(n)d 件提案未完成書面初審。") % {"n": waiting}, code="unscreened_proposals")
+        raise TransitionNotAllowed(
+            _("尚有 %(n)d 件提案未完成書面初審。") % {"n": waiting}, code=Code.UNSCREENED_PROPOSALS
+        )
     in_review = list(round_.proposals.filter(status=Proposal.Status.IN_REVIEW).only("pk", "title", "agency_id"))
     if round_.status == ProposalRound.Status.SCREENING:
-        review_services.review_items_sync(panel=round_.panel, subjects=[(p, p.title, p.agency_id) for p in in_review])
+        review_services.review_items_sync(
+            panel_id=round_.panel_id, actor=actor, subjects=[(p, p.title, p.agency_id) for p in in_review]
+        )
     review_services.panel_start_scoring(panel_id=round_.panel_id, actor=actor)
     apply_transition(round_, "start_scoring", actor=actor)
     return round_
@@ -198,10 +205,8 @@ def round_finalise(*, round_id: int, actor) -> ProposalRound:
 
 @transaction.atomic
 def round_publish(*, round_id: int, actor) -> ProposalRound:
-    """grading -> published (after finalising): the public page shows the winners."""
+    """grading -> published (after finalising; 409 `not_finalised` before): the public page shows the winners."""
     round_ = _round(round_id)
-    if round_.finalised_at is None and round_.status == ProposalRound.Status.GRADING:
-        raise TransitionNotAllowed(_("結果尚未確定，不能公布。"), code="not_finalised")
     apply_transition(round_, "publish", actor=actor, kwargs={"at": timezone.now()}, update_fields=["published_at"])
     return round_
 
@@ -223,7 +228,7 @@ def proposal_create(*, actor, round_id: int, title: str, summary: str, **fields)
     """A clerk drafts a proposal for their agency while the round is open."""
     round_ = _round(round_id, lock=False)
     if round_.status != ProposalRound.Status.OPEN:
-        raise TransitionNotAllowed(_("本年度目前不受理提案。"), code="round_not_open")
+        raise TransitionNotAllowed(_("本年度目前不受理提案。"), code=Code.ROUND_NOT_OPEN)
     if Role.AGENCY_CLERK not in user_roles(actor) or actor.agency_id is None:
         raise PermissionDenied(_("只有機關承辦人可以建立提案。"))
     unknown = set(fields) - set(DRAFT_FIELDS)
@@ -243,7 +248,7 @@ def proposal_update(*, actor, proposal_id: int, **fields) -> Proposal:
     proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
     require(actor, "proposals.draft_proposal", proposal)
     if proposal.status != Proposal.Status.DRAFT:
-        raise TransitionNotAllowed(_("只有草稿可以修改。"), code="not_draft")
+        raise TransitionNotAllowed(_("只有草稿可以修改。"), code=Code.NOT_DRAFT)
     unknown = set(fields) - set(DRAFT_FIELDS)
     if unknown:
         raise ValidationError({key: [_("此欄位不可修改。")] for key in unknown})
@@ -262,12 +267,8 @@ def _transition(proposal_id: int, name: str, *, actor, reason: str = "", kwargs=
 
 @transaction.atomic
 def proposal_submit(*, proposal_id: int, actor) -> Proposal:
-    """draft -> pending_approval: to the agency's head for sign-off (while the round is open)."""
-    proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
-    if proposal.round.status != ProposalRound.Status.OPEN:
-        raise TransitionNotAllowed(_("本年度已截止收件。"), code="round_not_open")
-    apply_transition(proposal, "submit", actor=actor)
-    return proposal
+    """draft -> pending_approval: to the agency's head for sign-off (409 `round_not_open` once the round closed)."""
+    return _transition(proposal_id, "submit", actor=actor)
 
 
 @transaction.atomic
@@ -292,13 +293,12 @@ def proposal_withdraw(*, proposal_id: int, actor, reason: str = "") -> Proposal:
 
 @transaction.atomic
 def proposal_screen(*, proposal_id: int, actor, passed: bool, reason: str = "") -> Proposal:
-    """RDEC's written screening: submitted -> in_review, or -> screened_out with the reason."""
+    """RDEC's written screening: submitted -> in_review, or -> screened_out with the reason (409
+    `round_not_screening` outside the round's screening stage)."""
     proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
     require(actor, "proposals.run_round")
     if not passed and not reason.strip():
         raise ValidationError({"reason": [_("初審未通過須說明理由。")]})
-    if proposal.round.status != ProposalRound.Status.SCREENING:
-        raise TransitionNotAllowed(_("本年度目前不在書面初審階段。"), code="round_not_screening")
     name = "pass_screening" if passed else "fail_screening"
     apply_transition(
         proposal, name, actor=actor, reason=reason, kwargs={"reason": reason}, update_fields=["screening_reason"]
@@ -308,10 +308,9 @@ def proposal_screen(*, proposal_id: int, actor, passed: bool, reason: str = "") 
 
 @transaction.atomic
 def proposal_forward(*, proposal_id: int, actor, agency_ids: list[int]) -> list[Adoption]:
-    """graded -> forwarded: each chosen agency must answer whether it adopts, within the round's working days."""
+    """graded -> forwarded: each chosen agency must answer whether it adopts, within the round's working days
+    (409 `grade_not_forwarded` for a grade the round does not forward)."""
     proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
-    if proposal.grade not in proposal.round.forward_grades:
-        raise TransitionNotAllowed(_("此提案的等第不在轉請參採範圍內。"), code="grade_not_forwarded")
     agencies = list(Agency.objects.filter(pk__in=set(agency_ids), active=True))
     if not agency_ids or len(agencies) != len(set(agency_ids)):
         raise ValidationError({"agencies": [_("請選擇有效的受文機關。")]})
@@ -356,7 +355,7 @@ def attachment_add(*, proposal_id: int, actor, upload, is_award_report: bool = F
     else:
         require(actor, "proposals.draft_proposal", proposal)
         if proposal.status != Proposal.Status.DRAFT:
-            raise TransitionNotAllowed(_("只有草稿可以加附件。"), code="not_draft")
+            raise TransitionNotAllowed(_("只有草稿可以加附件。"), code=Code.NOT_DRAFT)
     try:
         kind = sniff_kind(upload)
     except ValidationError as exc:

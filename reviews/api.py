@@ -15,17 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from accounts.roles import Role, user_roles
+from accounts.roles import is_rdec_staff
 from workflow_site.errors import Conflict
 
 from . import selectors, services
+from .errors import Code
 from .models import Criterion, ItemResult, Panel, PanelMember, ScoreSheet, TieResolution
-
-RDEC_STAFF = frozenset({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN})
-
-
-def is_rdec_staff(user) -> bool:
-    return bool(RDEC_STAFF & user_roles(user))
 
 
 def _number(value) -> float:
@@ -397,7 +392,7 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         panel = self.get_object()
         self._require_staff_or_chair(panel)
         if panel.status not in (Panel.Status.CLOSED, Panel.Status.FINALISED):
-            raise Conflict(_("評分尚未結束，不能查看分數。"), code="panel_not_closed")
+            raise Conflict(_("評分尚未結束，不能查看分數。"), code=Code.PANEL_NOT_CLOSED)
         evaluation = selectors.panel_evaluation(panel)
         items = [
             {
@@ -418,7 +413,7 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         """The finalised ranks and grades with anonymised reviewer totals; 409 `panel_not_finalised` before."""
         panel = self.get_object()
         if panel.status != Panel.Status.FINALISED:
-            raise Conflict(_("結果尚未確定。"), code="panel_not_finalised")
+            raise Conflict(_("結果尚未確定。"), code=Code.PANEL_NOT_FINALISED)
         results = ItemResult.objects.filter(panel=panel).select_related("item")
         return Response(PanelResultSerializer(results, many=True).data)
 

@@ -2,7 +2,7 @@
 
 import rules
 
-from accounts.roles import Role, user_roles
+from accounts.roles import Role, is_rdec_staff, user_roles
 
 
 @rules.predicate
@@ -12,7 +12,7 @@ def runs_panels(user) -> bool:
 
 @rules.predicate
 def finalises_panels(user) -> bool:
-    return bool({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN} & user_roles(user))
+    return is_rdec_staff(user)
 
 
 @rules.predicate

@@ -9,6 +9,8 @@ from django.db.models import Avg, Count, DecimalField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
+from accounts.roles import is_rdec_staff
+
 from . import scoring
 from .models import Panel, PanelMember, ReviewItem, ScoreSheet, TieResolution
 
@@ -33,12 +35,7 @@ def sheets_for_reviewer(*, user, panel_id: int | None = None) -> QuerySet[ScoreS
 
 def panels_visible_to(*, user) -> QuerySet[Panel]:
     """RDEC staff see every panel; others only the panels they sit on."""
-    from accounts.roles import Role, user_roles
-
-    if {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN} & user_roles(user):
-        qs = Panel.objects.all()
-    else:
-        qs = Panel.objects.filter(members__user=user)
+    qs = Panel.objects.all() if is_rdec_staff(user) else Panel.objects.filter(members__user=user)
     return qs.select_related("rubric").prefetch_related("rubric__criteria", "members__user").order_by("pk")
 
 

@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from workflow_site.bulk import copy_rows
 from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.permissions import require
-from workflow_site.transitions import apply_transition
+from workflow_site.transitions import apply_transition, log_event
 
 from . import scoring, selectors
+from .errors import Code
 from .models import (
     Criterion,
     GradeBand,
@@ -86,7 +87,7 @@ def panel_create(
     actor,
     round_obj: models.Model,
     title: str,
-    rubric: Rubric,
+    rubric_id: int,
     aggregation: str = "mean",
     min_members: int = 7,
     min_external: int = 0,
@@ -95,13 +96,15 @@ def panel_create(
     scoring_deadline: datetime.date | None = None,
     bands: list[dict] | None = None,
 ) -> Panel:
-    """A panel for a round (one per round), with grade bands best first."""
+    """A panel for a round (one per round), with grade bands best first.
+
+    The round is the object itself: any app's round may own a panel, and its type comes from it."""
     require(actor, "reviews.run_panel")
     panel = Panel(
         round_type=ContentType.objects.get_for_model(round_obj),
         round_id=round_obj.pk,
         title=title,
-        rubric=rubric,
+        rubric_id=rubric_id,
         aggregation=aggregation,
         min_members=min_members,
         min_external=min_external,
@@ -111,16 +114,22 @@ def panel_create(
     )
     panel.full_clean()
     panel.save()
-    panel_set_bands(panel=panel, actor=actor, bands=bands or [])
+    _replace_bands(panel, bands or [])
     return panel
 
 
 @transaction.atomic
-def panel_set_bands(*, panel: Panel, actor, bands: list[dict]) -> None:
+def panel_set_bands(*, panel_id: int, actor, bands: list[dict]) -> None:
     """Replace the grade bands (best first: `grade, label, quota_count | quota_percent, min_score`)."""
     require(actor, "reviews.run_panel")
+    # Locks the panel: bands changing while it is being finalised would grade with half of each set.
+    panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status == Panel.Status.FINALISED:
         raise TransitionNotAllowed(_("結果已確定，不能再變更等第設定。"))
+    _replace_bands(panel, bands)
+
+
+def _replace_bands(panel: Panel, bands: list[dict]) -> None:
     _validate_bands(bands)
     panel.bands.all().delete()
     for order, spec in enumerate(bands, start=1):
@@ -139,26 +148,31 @@ def panel_set_bands(*, panel: Panel, actor, bands: list[dict]) -> None:
 
 @transaction.atomic
 def panel_member_add(
-    *, panel_id: int, actor, user, kind: str, is_chair: bool = False, reserve: bool = False
+    *, panel_id: int, actor, user_id: int, kind: str, is_chair: bool = False, reserve: bool = False
 ) -> PanelMember:
     """Add a member while the panel is forming (a reserve member may join later, for reassigned items)."""
     require(actor, "reviews.run_panel")
     panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status != Panel.Status.FORMING and not reserve:
         raise TransitionNotAllowed(_("評分已開始，只能再加入備位委員。"))
-    if PanelMember.objects.filter(panel=panel, user=user).exists():
-        raise Conflict(_("此委員已在審查會中。"), code="duplicate_member")
+    if PanelMember.objects.filter(panel=panel, user_id=user_id).exists():
+        raise Conflict(_("此委員已在審查會中。"), code=Code.DUPLICATE_MEMBER)
     if is_chair:
         PanelMember.objects.filter(panel=panel, is_chair=True).update(is_chair=False)
-    member = PanelMember(panel=panel, user=user, kind=kind, is_chair=is_chair, reserve=reserve)
+    member = PanelMember(panel=panel, user_id=user_id, kind=kind, is_chair=is_chair, reserve=reserve)
     member.full_clean()
     member.save()
     return member
 
 
 @transaction.atomic
-def review_items_sync(*, panel: Panel, subjects: list[tuple[models.Model, str, int | None]]) -> int:
-    """Make the panel's items exactly these `(subject, title, agency_id)` while forming; returns the count."""
+def review_items_sync(*, panel_id: int, actor, subjects: list[tuple[models.Model, str, int | None]]) -> int:
+    """Make the panel's items exactly these `(subject, title, agency_id)` while forming; returns the count.
+
+    Subjects are the domain objects themselves: each item points at one through its type and id."""
+    require(actor, "reviews.run_panel")
+    # Locks the panel: items must not change under a start of scoring that is creating their sheets.
+    panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status != Panel.Status.FORMING:
         raise TransitionNotAllowed(_("評分已開始，受審項目不能再變更。"))
     wanted = {}
@@ -187,7 +201,7 @@ def panel_start_scoring(*, panel_id: int, actor) -> Panel:
     panel = Panel.objects.prefetch_related("members__user").get(pk=panel_id)
     problems = panel.composition_problems()
     if problems and panel.status == Panel.Status.FORMING:
-        raise TransitionNotAllowed(" ".join(problems), code="panel_composition", extra={"problems": problems})
+        raise TransitionNotAllowed(" ".join(problems), code=Code.PANEL_COMPOSITION, extra={"problems": problems})
     apply_transition(panel, "start_scoring", actor=actor)
     members = [m for m in panel.members.all() if not m.reserve]
     sheets = []
@@ -347,7 +361,7 @@ def sheet_reinstate(*, panel_id: int, sheet_id: int, actor, reason: str) -> Scor
     """The chair lifts a declared recusal (recused -> not_started); an own-agency recusal stands."""
     sheet = _chair_sheet(panel_id, sheet_id)
     if sheet.item.agency_id is not None and sheet.member.user.agency_id == sheet.item.agency_id:
-        raise TransitionNotAllowed(_("委員與受審項目同機關，必須迴避。"), code="own_agency_recusal")
+        raise TransitionNotAllowed(_("委員與受審項目同機關，必須迴避。"), code=Code.OWN_AGENCY_RECUSAL)
     apply_transition(sheet, "reinstate", actor=actor, reason=reason, update_fields=["recusal_reason", "updated_at"])
     return sheet
 
@@ -359,7 +373,7 @@ def sheet_reassign(*, panel_id: int, sheet_id: int, actor, to_member_id: int, re
     if not any(m.user_id == getattr(actor, "pk", None) and m.is_chair for m in sheet.panel.members.all()):
         raise PermissionDenied()
     if sheet.status != ScoreSheet.Status.RECUSED:
-        raise TransitionNotAllowed(_("只有迴避的評分可以改派。"), code="transition_not_allowed")
+        raise TransitionNotAllowed(_("只有迴避的評分可以改派。"))
     try:
         member = PanelMember.objects.select_related("user").get(pk=to_member_id, panel_id=panel_id)
     except PanelMember.DoesNotExist as exc:
@@ -367,16 +381,14 @@ def sheet_reassign(*, panel_id: int, sheet_id: int, actor, to_member_id: int, re
     if member.user.agency_id is not None and member.user.agency_id == sheet.item.agency_id:
         raise ValidationError({"member": [_("此委員與受審項目同機關，須迴避。")]})
     if ScoreSheet.objects.filter(item=sheet.item, member=member).exists():
-        raise Conflict(_("此委員已有該項目的評分表單。"), code="duplicate_sheet")
+        raise Conflict(_("此委員已有該項目的評分表單。"), code=Code.DUPLICATE_SHEET)
     new_sheet = ScoreSheet(panel_id=panel_id, item=sheet.item, member=member)
     new_sheet.full_clean()
     new_sheet.save()
-    from workflow_site.models import TransitionLog
-
-    TransitionLog.objects.create(
-        content_type=ContentType.objects.get_for_model(ScoreSheet),
-        object_id=new_sheet.pk,
-        transition="reassign",
+    # A sheet created for its new member, not a transition of an existing one: logged from no state.
+    log_event(
+        new_sheet,
+        "reassign",
         source="",
         target=new_sheet.status,
         actor=actor,
@@ -420,16 +432,13 @@ def panel_finalise(*, panel_id: int, actor) -> Panel:
     require(actor, "reviews.finalise_panel")
     panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status != Panel.Status.CLOSED:
-        raise TransitionNotAllowed(
-            _("目前狀態「%(state)s」不允許此操作。") % {"state": panel.get_status_display()},
-            code="transition_not_allowed",
-        )
+        raise TransitionNotAllowed(_("目前狀態「%(state)s」不允許此操作。") % {"state": panel.get_status_display()})
     evaluation = selectors.panel_evaluation(panel)
     outcome, items = evaluation.outcome, evaluation.items
     if outcome.ties:
         raise Conflict(
             _("尚有跨越名額界線的同分並列，須由召集人排序後才能確定結果。"),
-            code="unresolved_ties",
+            code=Code.UNRESOLVED_TIES,
             extra={"ties": [{"grade": t.grade, "seats": t.seats, "items": t.item_ids} for t in outcome.ties]},
         )
     apply_transition(panel, "finalise", actor=actor)

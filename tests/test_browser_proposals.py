@@ -57,7 +57,7 @@ def test_a_proposal_from_draft_to_the_public_results(page, live_server, tmp_path
     )
     for index, reviewer in enumerate(reviewers):
         services.round_panel_member_add(
-            round_id=round_.pk, actor=officer, user=reviewer, kind="external", chair=index == 0
+            round_id=round_.pk, actor=officer, user_id=reviewer.pk, kind="external", chair=index == 0
         )
     services.round_open(round_id=round_.pk, actor=officer)
     round_path = f"/proposals/rounds/{round_.pk}/"

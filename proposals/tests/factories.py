@@ -34,7 +34,9 @@ def make_round(officer, *, year: int = 115, members: int = 3, **kwargs) -> Propo
     )
     for n in range(members):
         reviewer = UserFactory(roles=[Role.REVIEWER], agency=None, username=f"reviewer{year}_{n}")
-        services.round_panel_member_add(round_id=round_.pk, actor=officer, user=reviewer, kind="external", chair=n == 0)
+        services.round_panel_member_add(
+            round_id=round_.pk, actor=officer, user_id=reviewer.pk, kind="external", chair=n == 0
+        )
     return round_
 
 

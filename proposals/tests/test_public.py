@@ -84,7 +84,7 @@ def round_open(cast: Cast, *, year: int, quotas: dict[str, int] | None = None) -
     for index, reviewer in enumerate(cast.reviewers):
         kind = "internal" if reviewer.agency_id else "external"
         services.round_panel_member_add(
-            round_id=round_.pk, actor=cast.officer, user=reviewer, kind=kind, chair=index == 0
+            round_id=round_.pk, actor=cast.officer, user_id=reviewer.pk, kind=kind, chair=index == 0
         )
     return services.round_open(round_id=round_.pk, actor=cast.officer)
 

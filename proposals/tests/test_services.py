@@ -118,6 +118,33 @@ def test_only_rdec_officers_screen_and_run_rounds(setting, api_client):
     assert out.json()["status"] == "screened_out"
 
 
+def test_stage_rules_refuse_with_their_own_message_and_code(setting):
+    """The round's stage, stated once on the transitions, refuses the services with the same 409 as before."""
+    officer, round_, (_pwb, clerk, head), _tb = setting
+    draft = services.proposal_create(actor=clerk, round_id=round_.pk, title="晚到的提案", summary="摘要")
+    sent = sent_proposal(round_, clerk, head)
+    with pytest.raises(TransitionNotAllowed) as exc:
+        services.proposal_screen(proposal_id=sent.pk, actor=officer, passed=True)
+    assert (exc.value.code, str(exc.value.message)) == ("round_not_screening", "本年度目前不在書面初審階段。")
+    services.round_close_submissions(round_id=round_.pk, actor=officer)
+    with pytest.raises(TransitionNotAllowed) as exc:
+        services.proposal_submit(proposal_id=draft.pk, actor=clerk)
+    assert (exc.value.code, str(exc.value.message)) == ("round_not_open", "本年度已截止收件。")
+    assert Proposal.objects.get(pk=draft.pk).status == Proposal.Status.DRAFT
+
+
+def test_results_are_published_only_once_finalised(setting):
+    officer, round_, (_pwb, clerk, head), _tb = setting
+    proposal = sent_proposal(round_, clerk, head)
+    services.round_close_submissions(round_id=round_.pk, actor=officer)
+    services.proposal_screen(proposal_id=proposal.pk, actor=officer, passed=True)
+    services.round_start_scoring(round_id=round_.pk, actor=officer)
+    services.round_close_scoring(round_id=round_.pk, actor=officer)
+    with pytest.raises(TransitionNotAllowed) as exc:
+        services.round_publish(round_id=round_.pk, actor=officer)
+    assert (exc.value.code, str(exc.value.message)) == ("not_finalised", "結果尚未確定，不能公布。")
+
+
 def test_start_scoring_waits_for_screening_and_the_panel_rule(setting, make_user):
     officer, round_, (_pwb, clerk, head), _tb = setting
     proposal = sent_proposal(round_, clerk, head)
@@ -188,7 +215,7 @@ def test_scores_out_of_range_are_a_400_naming_the_criterion(setting, api_client)
 def test_reviewers_see_only_what_they_score_and_not_when_recused(setting, api_client, make_user):
     officer, round_, (pwb, clerk, head), (tb, tb_clerk, tb_head) = setting
     insider = make_user(Role.REVIEWER, agency=pwb)
-    services.round_panel_member_add(round_id=round_.pk, actor=officer, user=insider, kind="internal")
+    services.round_panel_member_add(round_id=round_.pk, actor=officer, user_id=insider.pk, kind="internal")
     own = sent_proposal(round_, clerk, head, "工務局提案")
     other = sent_proposal(round_, tb_clerk, tb_head, "交通局提案")
     outsider = make_user(Role.REVIEWER)
@@ -244,8 +271,10 @@ def test_grades_below_the_forwarding_grade_are_not_forwarded(setting):
     graded_round(officer, [(p, 9 - n) for n, p in enumerate(proposals)], round_)
     last = Proposal.objects.get(pk=proposals[3].pk)
     assert last.grade == ""  # three seats (1/1/1), the fourth gets none
-    with pytest.raises(TransitionNotAllowed):
+    with pytest.raises(TransitionNotAllowed) as exc:
         services.proposal_forward(proposal_id=last.pk, actor=officer, agency_ids=[tb.pk])
+    assert exc.value.code == "grade_not_forwarded"
+    assert not Adoption.objects.filter(proposal=last).exists()
 
 
 def test_finalising_a_round_logs_every_proposal(setting):

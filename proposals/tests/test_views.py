@@ -64,7 +64,7 @@ def world(make_user) -> World:
     reviewers = [make_user(Role.REVIEWER, agency=None) for _ in range(3)]
     for index, reviewer in enumerate(reviewers):
         services.round_panel_member_add(
-            round_id=round_.pk, actor=officer, user=reviewer, kind="external", chair=index == 0
+            round_id=round_.pk, actor=officer, user_id=reviewer.pk, kind="external", chair=index == 0
         )
     services.round_open(round_id=round_.pk, actor=officer)
     works, water = AgencyFactory(name="工務局"), AgencyFactory(name="水利局")
@@ -148,6 +148,20 @@ def test_a_head_sees_approve_and_return_only_for_their_agencys_pending_proposals
     response = client.post(reverse("proposals:transition", args=[pending.pk, "approve"]), follow=True)
     assert response.status_code == 200
     assert "不允許此操作" in text(response)
+
+
+def test_a_draft_offers_no_submit_once_the_round_has_closed(client, world):
+    draft = world.proposal(title="來不及送出")
+    detail = reverse("proposals:detail", args=[draft.pk])
+    assert "送出核定" in text(page(client, world.clerk, detail))
+    services.round_close_submissions(round_id=world.round.pk, actor=world.officer)
+    body = text(client.get(detail))
+    assert "送出核定" not in body
+    assert "撤回" in body  # the other buttons of a draft stay
+    response = client.post(reverse("proposals:transition", args=[draft.pk, "submit"]), follow=True)
+    assert "本年度已截止收件。" in text(response)
+    draft.refresh_from_db()
+    assert draft.status == Proposal.Status.DRAFT
 
 
 def test_a_clerk_cannot_approve(client, world):
@@ -234,7 +248,7 @@ def test_the_round_page_shows_the_panel_composition_problem(client, world, make_
         min_external=0,
     )
     services.round_panel_member_add(
-        round_id=round_.pk, actor=world.officer, user=make_user(Role.REVIEWER, agency=None), kind="external"
+        round_id=round_.pk, actor=world.officer, user_id=make_user(Role.REVIEWER, agency=None).pk, kind="external"
     )
     services.round_open(round_id=round_.pk, actor=world.officer)
     services.round_close_submissions(round_id=round_.pk, actor=world.officer)

@@ -47,7 +47,7 @@ def panel_create(
         actor=actor,
         round_obj=round_obj if round_obj is not None else AgencyFactory(),
         title=title,
-        rubric=rubric if rubric is not None else rubric_create(),
+        rubric_id=(rubric if rubric is not None else rubric_create()).pk,
         bands=bands,
         **kwargs,
     )
@@ -61,7 +61,7 @@ def member_add(
     panel: Panel, *, user=None, kind: str = PanelMember.Kind.EXTERNAL, is_chair: bool = False, reserve: bool = False
 ) -> PanelMember:
     return services.panel_member_add(
-        panel_id=panel.pk, actor=None, user=user or reviewer(), kind=kind, is_chair=is_chair, reserve=reserve
+        panel_id=panel.pk, actor=None, user_id=(user or reviewer()).pk, kind=kind, is_chair=is_chair, reserve=reserve
     )
 
 
@@ -69,7 +69,7 @@ def items_sync(panel: Panel, subjects: Sequence[Agency] | int = 3) -> list[Revie
     """Items whose subjects (and agencies) are Agency rows: `subjects` rows, or that many fresh ones."""
     if isinstance(subjects, int):
         subjects = [AgencyFactory() for _ in range(subjects)]
-    services.review_items_sync(panel=panel, subjects=[(a, f"{a.name}的提案", a.pk) for a in subjects])
+    services.review_items_sync(panel_id=panel.pk, actor=None, subjects=[(a, f"{a.name}的提案", a.pk) for a in subjects])
     return list(panel.items.order_by("pk"))
 
 

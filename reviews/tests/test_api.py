@@ -48,19 +48,21 @@ def build_panel(make_user, *, reviewers=3, items=2, start=True, hide_agency=Fals
         actor=officer,
         round_obj=AgencyFactory(),
         title="107年度市政創新提案審查會",
-        rubric=rubric,
+        rubric_id=rubric.pk,
         min_members=reviewers if min_members is None else min_members,
         hide_agency=hide_agency,
         bands=bands,
     )
     members = [
         services.panel_member_add(
-            panel_id=panel.pk, actor=officer, user=make_user("reviewer"), kind="external", is_chair=index == 0
+            panel_id=panel.pk, actor=officer, user_id=make_user("reviewer").pk, kind="external", is_chair=index == 0
         )
         for index in range(reviewers)
     ]
     agencies = [AgencyFactory() for _ in range(items)]
-    services.review_items_sync(panel=panel, subjects=[(a, f"提案{n}：{a.name}", a.pk) for n, a in enumerate(agencies)])
+    services.review_items_sync(
+        panel_id=panel.pk, actor=officer, subjects=[(a, f"提案{n}：{a.name}", a.pk) for n, a in enumerate(agencies)]
+    )
     if start:
         services.panel_start_scoring(panel_id=panel.pk, actor=officer)
     panel.refresh_from_db()
@@ -423,7 +425,7 @@ def test_the_chair_reopens_and_reinstates_sheets(api_client, make_user):
 def test_the_chair_reassigns_a_recused_item_to_a_reserve_member(api_client, make_user):
     setup = build_panel(make_user)
     reserve = services.panel_member_add(
-        panel_id=setup.panel.pk, actor=setup.officer, user=make_user("reviewer"), kind="internal", reserve=True
+        panel_id=setup.panel.pk, actor=setup.officer, user_id=make_user("reviewer").pk, kind="internal", reserve=True
     )
     recused = setup.sheet(setup.reviewer)
     services.sheet_declare_conflict(sheet_id=recused.pk, actor=setup.reviewer, reason="曾參與規劃")

@@ -425,7 +425,7 @@ def test_finalise_waits_for_the_chair_to_order_a_boundary_tie(scored_panel, offi
     a, _b, chair = scored_panel.members
     i1, i2, i3, i4 = (i.pk for i in scored_panel.items)
     services.panel_set_bands(
-        panel=panel,
+        panel_id=panel.pk,
         actor=officer,
         bands=[{"grade": "excellent", "label": "優等", "quota_count": 2}, {"grade": "first"}],
     )
@@ -473,7 +473,7 @@ def test_finalise_waits_for_the_chair_to_order_a_boundary_tie(scored_panel, offi
     with pytest.raises(TransitionNotAllowed):
         services.tie_resolve(panel_id=panel.pk, actor=chair.user, item_ids=[i2, i3], reason="再議")
     with pytest.raises(TransitionNotAllowed):
-        services.panel_set_bands(panel=panel, actor=officer, bands=[{"grade": "first"}])
+        services.panel_set_bands(panel_id=panel.pk, actor=officer, bands=[{"grade": "first"}])
     with pytest.raises(TransitionNotAllowed):
         services.panel_finalise(panel_id=panel.pk, actor=officer)
     assert ItemResult.objects.filter(panel=panel).count() == 4
