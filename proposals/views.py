@@ -7,9 +7,6 @@ what they may not do a 403, as in the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -23,10 +20,11 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from accounts.roles import Role, user_roles
+from accounts.roles import Role, is_rdec_staff, user_roles
 from accounts.selectors import agency_list
 from reviews.models import Panel
 from reviews.selectors import panel_progress
+from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.errors import ApplicationError, NotFound
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
@@ -78,7 +76,7 @@ class ProposalListView(LoginRequiredMixin, ListView):
         query.pop("page", None)
         context["query"] = query.urlencode()
         context["can_create"] = _is_clerk(user) and _open_rounds().exists()
-        context["is_rdec"] = user.has_perm("proposals.finalise_round")
+        context["is_rdec"] = is_rdec_staff(user)
         context["rounds"] = list(self.filter_form.fields["round"].queryset) if context["is_rdec"] else []
         return context
 
@@ -172,16 +170,6 @@ class ProposalEditView(LoginRequiredMixin, View):
         return render(request, self.template_name, {"form": form, "proposal": proposal})
 
 
-@dataclass(frozen=True)
-class ProposalAction:
-    name: str
-    label: str
-    done: str
-    run: Callable[..., object]  # (proposal_id, actor, POST data) -> service call
-    reason: str = ""  # "required" / "optional" / "" (no reason field)
-    style: str = "mdc-button--raised"
-
-
 def _agency_ids(data) -> list[int]:
     try:
         return [int(v) for v in data.getlist("agencies")]
@@ -189,20 +177,22 @@ def _agency_ids(data) -> list[int]:
         raise ValidationError({"agencies": [_("請選擇有效的受文機關。")]}) from exc
 
 
-PROPOSAL_ACTIONS = [
-    ProposalAction(
+# The buttons of a proposal's page: which ones show is the transitions' business (state, stage conditions,
+# permission), so a page never repeats a rule the model states.
+PROPOSAL_ACTIONS = ActionTable(
+    Action(
         "submit",
         gettext_lazy("送出核定"),
         gettext_lazy("已送出，待機關主管核定。"),
         lambda pk, user, data: services.proposal_submit(proposal_id=pk, actor=user),
     ),
-    ProposalAction(
+    Action(
         "approve",
         gettext_lazy("核定送出"),
         gettext_lazy("已核定，提案已送研考會。"),
         lambda pk, user, data: services.proposal_approve(proposal_id=pk, actor=user),
     ),
-    ProposalAction(
+    Action(
         "return_to_draft",
         gettext_lazy("退回"),
         gettext_lazy("已退回承辦人修改。"),
@@ -210,7 +200,7 @@ PROPOSAL_ACTIONS = [
         reason="required",
         style="mdc-button--outlined",
     ),
-    ProposalAction(
+    Action(
         "pass_screening",
         gettext_lazy("初審通過"),
         gettext_lazy("已完成書面初審：通過。"),
@@ -219,7 +209,7 @@ PROPOSAL_ACTIONS = [
         ),
         reason="optional",
     ),
-    ProposalAction(
+    Action(
         "fail_screening",
         gettext_lazy("初審不通過"),
         gettext_lazy("已完成書面初審：不通過。"),
@@ -229,13 +219,13 @@ PROPOSAL_ACTIONS = [
         reason="required",
         style="mdc-button--outlined",
     ),
-    ProposalAction(
+    Action(
         "forward",
         gettext_lazy("轉請參採"),
         gettext_lazy("已轉請相關機關參採。"),
         lambda pk, user, data: services.proposal_forward(proposal_id=pk, actor=user, agency_ids=_agency_ids(data)),
     ),
-    ProposalAction(
+    Action(
         "withdraw",
         gettext_lazy("撤回"),
         gettext_lazy("已撤回提案。"),
@@ -243,21 +233,7 @@ PROPOSAL_ACTIONS = [
         reason="optional",
         style="mdc-button--outlined",
     ),
-]
-ACTIONS_BY_NAME = {a.name: a for a in PROPOSAL_ACTIONS}
-
-
-def proposal_actions(proposal: Proposal, user) -> list[ProposalAction]:
-    """The buttons to show: transitions the user may run now, and whose round is at the matching stage."""
-    names = set(available_transitions(proposal, user))
-    round_status = proposal.round.status
-    if round_status != ProposalRound.Status.OPEN:
-        names.discard("submit")
-    if round_status != ProposalRound.Status.SCREENING:
-        names -= {"pass_screening", "fail_screening"}
-    if proposal.grade not in proposal.round.forward_grades:
-        names.discard("forward")
-    return [action for action in PROPOSAL_ACTIONS if action.name in names]
+)
 
 
 class ProposalDetailView(LoginRequiredMixin, View):
@@ -265,7 +241,7 @@ class ProposalDetailView(LoginRequiredMixin, View):
 
     def get(self, request, pk: int):
         proposal = _visible_proposal(request.user, pk)
-        actions = proposal_actions(proposal, request.user)
+        actions = PROPOSAL_ACTIONS.for_object(proposal, request.user)
         can_attach = proposal.status == Proposal.Status.DRAFT and request.user.has_perm(
             "proposals.draft_proposal", proposal
         )
@@ -282,18 +258,14 @@ class ProposalDetailView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
 
-class ProposalTransitionView(LoginRequiredMixin, View):
-    """POST one transition: the matching service runs; back to the proposal with a message."""
+class ProposalTransitionView(TransitionPostView):
+    """POST one of the proposal's buttons: the matching service runs; back to the proposal with a message."""
 
-    http_method_names = ["post"]
+    actions = PROPOSAL_ACTIONS
+    redirect_url_name = "proposals:detail"
 
-    def post(self, request, pk: int, name: str):
-        action = ACTIONS_BY_NAME.get(name)
-        if action is None:
-            raise Http404
-        _visible_proposal(request.user, pk)  # 404 before anything else for what the user may not see
-        run_service(request, lambda: action.run(pk, request.user, request.POST), str(action.done))
-        return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
+    def get_object(self, request, pk: int) -> Proposal:
+        return _visible_proposal(request.user, pk)
 
 
 class AttachmentUploadView(LoginRequiredMixin, View):
@@ -328,36 +300,31 @@ class AttachmentDownloadView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------- rounds
 
 
-@dataclass(frozen=True)
-class RoundAction:
-    name: str
-    label: str
-    done: str
-    service: Callable[..., object]
+def _round_action(name: str, label, done, service) -> Action:
+    return Action(name, label, done, lambda pk, user, data: service(round_id=pk, actor=user))
 
 
-ROUND_ACTIONS = [
-    RoundAction("open", gettext_lazy("開始受理提案"), gettext_lazy("已開始受理提案。"), services.round_open),
-    RoundAction(
+ROUND_ACTIONS = ActionTable(
+    _round_action("open", gettext_lazy("開始受理提案"), gettext_lazy("已開始受理提案。"), services.round_open),
+    _round_action(
         "close_submissions",
         gettext_lazy("截止收件"),
         gettext_lazy("已截止收件，進入書面初審。"),
         services.round_close_submissions,
     ),
-    RoundAction(
+    _round_action(
         "start_scoring", gettext_lazy("開始評分"), gettext_lazy("已開始委員評分。"), services.round_start_scoring
     ),
-    RoundAction(
+    _round_action(
         "close_scoring",
         gettext_lazy("結束評分"),
         gettext_lazy("已結束評分，可預覽結果。"),
         services.round_close_scoring,
     ),
-    RoundAction("finalise", gettext_lazy("確定結果"), gettext_lazy("已確定評定結果。"), services.round_finalise),
-    RoundAction("publish", gettext_lazy("公布結果"), gettext_lazy("已公布結果。"), services.round_publish),
-    RoundAction("close", gettext_lazy("結案"), gettext_lazy("本年度已結案。"), services.round_close),
-]
-ROUND_ACTIONS_BY_NAME = {a.name: a for a in ROUND_ACTIONS}
+    _round_action("finalise", gettext_lazy("確定結果"), gettext_lazy("已確定評定結果。"), services.round_finalise),
+    _round_action("publish", gettext_lazy("公布結果"), gettext_lazy("已公布結果。"), services.round_publish),
+    _round_action("close", gettext_lazy("結案"), gettext_lazy("本年度已結案。"), services.round_close),
+)
 
 
 def _staff_round(user, pk: int) -> ProposalRound:
@@ -401,15 +368,12 @@ class RoundDetailView(LoginRequiredMixin, View):
 
     def get(self, request, pk: int):
         round_ = _staff_round(request.user, pk)
-        names = set(available_transitions(round_, request.user))
-        if round_.finalised_at is not None:
-            names.discard("finalise")  # finalising twice is refused by the panel anyway
         preview_rows, ties = [], []
         if round_.panel and round_.panel.status in (Panel.Status.CLOSED, Panel.Status.FINALISED):
             preview_rows, ties = _preview(round_, request.user)
         context = {
             "round": round_,
-            "actions": [a for a in ROUND_ACTIONS if a.name in names],
+            "actions": ROUND_ACTIONS.for_object(round_, request.user),
             "progress": panel_progress(round_.panel) if round_.panel else [],
             "preview_rows": preview_rows,
             "ties": ties,
@@ -422,16 +386,14 @@ class RoundDetailView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
 
-class RoundTransitionView(LoginRequiredMixin, View):
-    http_method_names = ["post"]
+class RoundTransitionView(TransitionPostView):
+    """POST one of the round's buttons (RDEC staff only: 403 for anyone else)."""
 
-    def post(self, request, pk: int, name: str):
-        action = ROUND_ACTIONS_BY_NAME.get(name)
-        if action is None:
-            raise Http404
-        round_ = _staff_round(request.user, pk)
-        run_service(request, lambda: action.service(round_id=round_.pk, actor=request.user), str(action.done))
-        return HttpResponseRedirect(reverse("proposals:round", args=[pk]))
+    actions = ROUND_ACTIONS
+    redirect_url_name = "proposals:round"
+
+    def get_object(self, request, pk: int) -> ProposalRound:
+        return _staff_round(request.user, pk)
 
 
 # ---------------------------------------------------------------- adoptions
