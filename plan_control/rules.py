@@ -2,7 +2,7 @@
 
 import rules
 
-from accounts.roles import Role, user_roles
+from accounts.roles import AGENCY_STAFF, Role, is_rdec_staff, user_roles
 
 
 @rules.predicate
@@ -16,7 +16,7 @@ def reports_for_agency(user, report) -> bool:
         report is not None
         and user.agency_id is not None
         and report.agency_id == user.agency_id
-        and bool({Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(user))
+        and bool(AGENCY_STAFF & user_roles(user))
     )
 
 
@@ -26,7 +26,7 @@ rules.add_perm("plan_control.report_progress", reports_for_agency)
 
 @rules.predicate
 def finalises_appraisal(user) -> bool:
-    return bool({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN} & user_roles(user))
+    return is_rdec_staff(user)
 
 
 @rules.predicate
@@ -35,7 +35,7 @@ def assesses_for_agency(user, appraisal) -> bool:
         appraisal is not None
         and user.agency_id is not None
         and appraisal.agency_id == user.agency_id
-        and bool({Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(user))
+        and bool(AGENCY_STAFF & user_roles(user))
     )
 
 

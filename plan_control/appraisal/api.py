@@ -15,10 +15,9 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 
-from accounts.roles import user_roles
+from accounts.roles import is_rdec_staff
 
 from ..models import Appraisal, AppraisalGrade, AppraisalRound
-from ..monitoring.selectors import RDEC_ROLES
 from . import selectors, services
 
 
@@ -143,10 +142,6 @@ class AppraisalResultsSerializer(serializers.Serializer):
     items = AppraisalResultItemSerializer(many=True)
 
 
-def _rdec(user) -> bool:
-    return bool(RDEC_ROLES & user_roles(user))
-
-
 class AppraisalRoundViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
@@ -210,7 +205,7 @@ class AppraisalRoundViewSet(
         own plans among the items."""
         round_ = self.get_object()
         results = selectors.round_results(round_)
-        if not _rdec(request.user):
+        if not is_rdec_staff(request.user):
             mine = set(
                 selectors.appraisal_list(viewer=request.user).filter(round=round_).values_list("plan_id", flat=True)
             )

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from ..models import Appraisal, AppraisalGrade, AppraisalRound
-from ..monitoring.selectors import _visible, largest_remainder
+from accounts.models import Agency
+from accounts.roles import is_rdec_staff
+from accounts.selectors import agency_ids_acting
+from proposals.models import Proposal
+
+from ..models import Appraisal, AppraisalGrade, AppraisalRound, ControlledPlan, ProgressReport
+from ..monitoring.selectors import ACTIVE_PLAN_STATES, COUNTED, largest_remainder, visible_to
 
 
 def appraisal_list(*, viewer) -> QuerySet[Appraisal]:
     """RDEC staff see every appraisal; an agency only its own plans'."""
-    return Appraisal.objects.filter(_visible(viewer)).select_related("plan", "agency").order_by("plan__code")
+    return Appraisal.objects.filter(visible_to(viewer)).select_related("plan", "agency").order_by("plan__code")
 
 
 def rollup_progress(round_: AppraisalRound) -> dict:
@@ -70,19 +75,9 @@ def agency_summaries(*, year: int, viewer) -> list[dict]:
     missing of the 12 expected per plan in control), plans lagging at year end and, once the year's appraisal is
     finalised, the count per grade. RDEC staff see every agency with a figure; an agency only its own row.
     Six queries (GROUP BYs), whatever the number of agencies, plans or reports."""
-    from django.db.models import Count, F, Q
-
-    from accounts.models import Agency
-    from accounts.roles import user_roles
-    from accounts.selectors import agency_ids_acting
-    from proposals.models import Proposal
-
-    from ..models import ControlledPlan, ProgressReport
-    from ..monitoring.selectors import ACTIVE_PLAN_STATES, COUNTED, RDEC_ROLES
-
     if not getattr(viewer, "is_authenticated", False):
         return []
-    own: set[int] | None = None if RDEC_ROLES & user_roles(viewer) else agency_ids_acting(viewer)
+    own: set[int] | None = None if is_rdec_staff(viewer) else agency_ids_acting(viewer)
     if own is not None and not own:
         return []
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
+from accounts.roles import is_rdec_staff
 from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
@@ -33,7 +34,7 @@ from workflow_site.transitions import available_transitions
 from workflow_site.views import add_service_errors, run_service
 
 from ..models import Appraisal, AppraisalGrade, AppraisalRound
-from ..monitoring.views import _require_rdec, default_month, is_rdec
+from ..monitoring.selectors import default_month
 from . import selectors, services
 
 
@@ -135,7 +136,7 @@ class AgencySummaryView(LoginRequiredMixin, View):
             "grades": GRADES,
             "finalised": finalised,
             "grade_totals": [sum(row["appraisal_grades"][v] for row in rows) for v, _l in GRADES] if finalised else [],
-            "is_rdec": is_rdec(request.user),
+            "is_rdec": is_rdec_staff(request.user),
         }
         return render(request, self.template_name, context)
 
@@ -180,7 +181,8 @@ class AppraisalRoundView(LoginRequiredMixin, View):
     template_name = "plan_control/appraisal_round.html"
 
     def get(self, request, pk: int):
-        _require_rdec(request.user)
+        if not is_rdec_staff(request.user):
+            raise DjangoPermissionDenied(_("只有研考會同仁可以檢視全市分析報告。"))
         round_ = get_object_or_404(AppraisalRound, pk=pk)
         progress = selectors.rollup_progress(round_)
         results = selectors.round_results(round_)
@@ -209,7 +211,7 @@ class AppraisalRoundActionView(LoginRequiredMixin, View):
     def post(self, request, pk: int, name: str):
         if name not in ROUND_ACTIONS:
             raise Http404
-        if not is_rdec(request.user):
+        if not is_rdec_staff(request.user):
             raise DjangoPermissionDenied(_("只有研考會同仁可以執行年終考核作業。"))
         get_object_or_404(AppraisalRound, pk=pk)
         _label, done, service = ROUND_ACTIONS[name]
@@ -252,7 +254,7 @@ class AppraisalListView(LoginRequiredMixin, ListView):
             {
                 "year": self.year,
                 "round": self.round,
-                "is_rdec": is_rdec(self.request.user),
+                "is_rdec": is_rdec_staff(self.request.user),
                 "query": f"year={self.year}",
             }
         )
@@ -395,7 +397,7 @@ class AppraisalDetailView(LoginRequiredMixin, View):
             "action_spec": ITEM_ACTIONS.get(open_action),
             "form": form,
             "history": transition_history(item),
-            "is_rdec": is_rdec(self.request.user),
+            "is_rdec": is_rdec_staff(self.request.user),
         }
         return render(self.request, self.template_name, context, status=status)
 

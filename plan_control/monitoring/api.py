@@ -10,7 +10,7 @@ from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.roles import user_roles
+from accounts.roles import is_rdec_staff
 
 from ..models import ControlledPlan, ProgressReport
 from . import selectors, services
@@ -302,7 +302,7 @@ class MonthlyAnalysisQuerySerializer(serializers.Serializer):
 def monthly_analysis(request):
     """月分析報告: plans on track (completed or lagging below the threshold), lagging, not reported (a returned
     report counts as not reported), by agency, and the lagging plans with their reasons. RDEC staff only."""
-    if not selectors.RDEC_ROLES & user_roles(request.user):
+    if not is_rdec_staff(request.user):
         raise exceptions.PermissionDenied()
     query = MonthlyAnalysisQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)

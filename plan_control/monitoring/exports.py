@@ -12,8 +12,7 @@ from decimal import Decimal
 import tablib
 from django.utils.translation import gettext as _
 
-from accounts.roles import user_roles
-from workflow_site.errors import PermissionDenied
+from accounts.roles import require_rdec_staff
 from workflow_site.spreadsheets import DEFAULT_FORMAT, ExportFile, spreadsheet_bytes, spreadsheet_file
 
 from . import selectors
@@ -98,8 +97,7 @@ def analysis_export(year: int, month: int, fmt: str = DEFAULT_FORMAT) -> bytes:
 
 def analysis_export_file(*, viewer, year: int, month: int, fmt: str | None) -> ExportFile:
     """The download for RDEC staff (403 for others; 400 `unknown_format` for anything but ods / xlsx)."""
-    if not selectors.RDEC_ROLES & user_roles(viewer):
-        raise PermissionDenied()
+    require_rdec_staff(viewer)
     return spreadsheet_file(
         analysis_books(selectors.monthly_analysis(year=year, month=month)),
         fmt=fmt,

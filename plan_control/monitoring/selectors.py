@@ -1,37 +1,54 @@
-"""Reads of plan control: who sees which plans and reports, and the monthly analysis in SQL."""
+"""Reads of the monthly monitoring: who sees which plans and reports, the year's settings, and the monthly
+analysis in SQL."""
 
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet
+from django.utils import timezone
 
-from accounts.roles import Role, user_roles
+from accounts.roles import is_rdec_staff
 from accounts.selectors import agency_ids_acting
 
 from ..models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
 
-RDEC_ROLES = {Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.ADMIN}
 COUNTED = (ProgressReport.Status.SUBMITTED, ProgressReport.Status.ACCEPTED)
 ACTIVE_PLAN_STATES = (ControlledPlan.Status.IN_EXECUTION, ControlledPlan.Status.COMPLETED)
 
 
-def _visible(user) -> Q:
+def visible_to(user) -> Q:
+    """The rows of an agency-owned model (`agency_id`) that `user` may see: RDEC staff all, agencies their own
+    (and those of whom they stand in for), nobody else any. Plans, reports and appraisals alike."""
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    if RDEC_ROLES & user_roles(user):
+    if is_rdec_staff(user):
         return Q()
     return Q(agency_id__in=agency_ids_acting(user))
 
 
+def control_year(year: int) -> ControlYear:
+    """The year's settings, created with the defaults the first time the year is used (so a read never lacks
+    them: the services, the tally's lock and the monthly analysis all rely on the row being there)."""
+    settings_row, _created = ControlYear.objects.get_or_create(year=year)
+    return settings_row
+
+
+def default_month() -> tuple[int, int]:
+    """The month whose reports are due now (ROC year, month): last month in Taipei time."""
+    today = timezone.localdate()
+    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return year - 1911, month
+
+
 def plan_list(*, viewer) -> QuerySet[ControlledPlan]:
     """RDEC staff see every plan; agencies their own (and those of whom they stand in for)."""
-    return ControlledPlan.objects.filter(_visible(viewer)).select_related("agency").order_by("year", "code")
+    return ControlledPlan.objects.filter(visible_to(viewer)).select_related("agency").order_by("year", "code")
 
 
 def report_list(*, viewer) -> QuerySet[ProgressReport]:
     return (
-        ProgressReport.objects.filter(_visible(viewer))
+        ProgressReport.objects.filter(visible_to(viewer))
         .select_related("plan", "agency")
         .order_by("year", "month", "plan__code")
     )

@@ -21,7 +21,7 @@ from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import WorkingCalendar
 from workflow_site.transitions import apply_transition
 
-from ..models import ControlledPlan, ControlYear, ProgressReport, planned_progress_problem
+from ..models import ControlledPlan, ProgressReport, planned_progress_problem
 from . import selectors
 from .imports import ImportRow, read_plan_rows
 from .tally import tally_refresh
@@ -36,12 +36,6 @@ class ImportRejected(ValidationError):
     def __init__(self, rows: list[dict]):
         self.rows = rows
         super().__init__({"errors": [_("第 %(row)d 列：%(message)s") % r for r in rows]})
-
-
-def control_year(year: int) -> ControlYear:
-    """The year's settings, created with the defaults the first time the year is used."""
-    settings_row, _created = ControlYear.objects.get_or_create(year=year)
-    return settings_row
 
 
 def report_due_date(year: int, month: int, day: int) -> datetime.date:
@@ -109,7 +103,7 @@ def plans_import(*, actor, year: int, upload) -> int:
     errors, agencies = _validate_rows(rows, year)
     if errors:
         raise ImportRejected(errors)
-    control_year(year)
+    selectors.control_year(year)
     now = timezone.now()
     # No tally refresh: imported plans are registered, not in control until started.
     try:
@@ -182,7 +176,7 @@ def report_open(*, actor, plan_id: int, month: int) -> ProgressReport:
         raise TransitionNotAllowed(_("計畫不在執行中，不能開啟月報。"), code="plan_not_in_execution")
     if ProgressReport.objects.filter(plan=plan, month=month).exists():
         raise Conflict(_("此計畫 %(m)d 月的月報已開啟。") % {"m": month}, code="duplicate_report")
-    settings_row = control_year(plan.year)
+    settings_row = selectors.control_year(plan.year)
     report = ProgressReport(
         plan=plan,
         year=plan.year,
@@ -204,7 +198,7 @@ def report_open(*, actor, plan_id: int, month: int) -> ProgressReport:
 @transaction.atomic
 def reports_open_for_month(*, year: int, month: int) -> int:
     """Open the month's slot for every plan in execution (the beat task on the 1st); idempotent."""
-    settings_row = control_year(year)
+    settings_row = selectors.control_year(year)
     due = report_due_date(year, month, settings_row.report_day)
     plans = ControlledPlan.objects.filter(year=year, status=ControlledPlan.Status.IN_EXECUTION).exclude(
         reports__month=month
@@ -302,7 +296,7 @@ def report_submit(*, actor, report_id: int) -> ProgressReport:
         raise ValidationError({"budget_executed": [_("請填寫預算執行數。")]})
     previous = _previous(report)
     _check_figures(report, previous)
-    threshold = control_year(report.year).lag_threshold
+    threshold = selectors.control_year(report.year).lag_threshold
     lag_points = report.planned_percent - report.actual_percent
     lagging = report.actual_percent < 100 and lag_points >= threshold
     if lagging and not (report.lag_reason.strip() and report.remedy.strip()):

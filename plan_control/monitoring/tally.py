@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from ..models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
-from .selectors import ACTIVE_PLAN_STATES, COUNTED
+from .selectors import ACTIVE_PLAN_STATES, COUNTED, control_year
 
 MONTHS = range(1, 13)
 
@@ -29,8 +29,6 @@ def _lock_year(year: int) -> None:
     # commits, so under READ COMMITTED it sees this writer's rows and no refresh overwrites a newer count.
     locked = ControlYear.objects.select_for_update(no_key=True).filter(year=year).values_list("pk", flat=True)
     if not list(locked):
-        from .services import control_year  # services import this module
-
         control_year(year)
         list(locked.all())
 

@@ -1,9 +1,8 @@
 """Thin Celery tasks of the monthly monitoring."""
 
 from celery import shared_task
-from django.utils import timezone
 
-from . import services
+from . import selectors, services
 
 
 # The name it had before plan_control became packages: the beat schedule row (migration 0002) names it.
@@ -15,7 +14,5 @@ def open_monthly_report_slots(year: int | None = None, month: int | None = None)
     opened on 1 March is February's.
     """
     if year is None or month is None:
-        today = timezone.localdate()
-        ad_year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-        year = ad_year - 1911
+        year, month = selectors.default_month()
     return services.reports_open_for_month(year=year, month=month)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from accounts.roles import user_roles
+from accounts.roles import is_rdec_staff
 from accounts.selectors import agency_list
 from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
@@ -37,25 +37,9 @@ from . import exports, selectors, services
 from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm
 
 
-def is_rdec(user) -> bool:
-    return bool(selectors.RDEC_ROLES & user_roles(user))
-
-
-def _require_rdec(user) -> None:
-    if not is_rdec(user):
-        raise DjangoPermissionDenied(_("只有研考會同仁可以檢視全市分析報告。"))
-
-
-def default_month() -> tuple[int, int]:
-    """The month whose reports are due now: last month, in ROC years."""
-    today = timezone.localdate()
-    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return year - 1911, month
-
-
 def _year_month(request) -> tuple[int, int]:
     """`?year=&month=` (ROC), defaulting to last month; nonsense is a 400."""
-    default_year, default_month_ = default_month()
+    default_year, default_month_ = selectors.default_month()
     try:
         year = int(request.GET.get("year") or default_year)
         month = int(request.GET.get("month") or default_month_)
@@ -159,7 +143,7 @@ class BoardView(LoginRequiredMixin, View):
             year, month = _year_month(request)
         except ValidationFailed as exc:
             return HttpResponseBadRequest(str(exc.message))
-        rdec = is_rdec(user)
+        rdec = is_rdec_staff(user)
         agencies = agency_list().filter(pk__in=selectors.plan_list(viewer=user).filter(year=year).values("agency_id"))
         data = request.GET.copy()
         data.setdefault("year", str(year))
@@ -215,7 +199,8 @@ class BoardPrintView(LoginRequiredMixin, View):
     template_name = "plan_control/print.html"
 
     def get(self, request):
-        _require_rdec(request.user)
+        if not is_rdec_staff(request.user):
+            raise DjangoPermissionDenied(_("只有研考會同仁可以檢視全市分析報告。"))
         try:
             year, month = _year_month(request)
         except ValidationFailed as exc:
@@ -259,7 +244,7 @@ class ReportListView(LoginRequiredMixin, ListView):
         query = self.request.GET.copy()
         query.pop("page", None)
         context["query"] = query.urlencode()
-        context["is_rdec"] = is_rdec(self.request.user)
+        context["is_rdec"] = is_rdec_staff(self.request.user)
         return context
 
 

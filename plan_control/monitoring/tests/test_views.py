@@ -14,7 +14,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory
 from plan_control.models import ControlledPlan, ProgressReport
-from plan_control.monitoring import services
+from plan_control.monitoring import selectors, services
 
 pytestmark = pytest.mark.django_db
 
@@ -382,4 +382,4 @@ def test_admin_pages(client, world, make_user):
 
 
 def plan_year_pk(world) -> int:
-    return services.control_year(YEAR).pk
+    return selectors.control_year(YEAR).pk
