@@ -18,8 +18,10 @@ from workflow_site.permissions import require
 from workflow_site.transitions import apply_bulk_transition, apply_transition
 
 from ..models import Appraisal, AppraisalRound, ControlledPlan
+from ..models.appraisal import round_in_review, round_in_self_assessment
 from ..monitoring.selectors import ACTIVE_PLAN_STATES
 from . import formula, selectors
+from .errors import Code
 
 
 @transaction.atomic
@@ -141,6 +143,14 @@ def _appraisal(appraisal_id: int, viewer) -> Appraisal:
         raise NotFound() from exc
 
 
+def _in_stage(item: Appraisal, condition) -> None:
+    """Refuse (409) with the transition condition's own message and code when the round is not at its stage:
+    asked before the input is looked at, so a late or early submission hears about the stage, not its score."""
+    if not condition(item):
+        message, code = condition.refusal
+        raise TransitionNotAllowed(message, code=code)
+
+
 def _score(value, field: str) -> Decimal:
     try:
         score = Decimal(str(value))
@@ -155,9 +165,8 @@ def _score(value, field: str) -> Decimal:
 def appraisal_submit_self_assessment(*, actor, appraisal_id: int, score, text: str) -> Appraisal:
     """The agency's own score and explanation, while the round is in self-assessment."""
     item = _appraisal(appraisal_id, actor)
+    _in_stage(item, round_in_self_assessment)
     # The transition checks the right, so an acting substitute (職務代理人) may assess for the agency too.
-    if item.round.status != AppraisalRound.Status.SELF_ASSESSMENT:
-        raise TransitionNotAllowed(_("目前不在機關自評階段。"), code="not_self_assessment")
     if not text.strip():
         raise ValidationError({"self_assessment": [_("請填寫自評說明。")]})
     apply_transition(
@@ -182,8 +191,7 @@ def appraisal_open_review(*, round_id: int, actor) -> AppraisalRound:
 def appraisal_review(*, actor, appraisal_id: int, score, comment: str = "") -> Appraisal:
     """RDEC's review score (the final score the committee confirms) and comments, while the round is in review."""
     item = _appraisal(appraisal_id, actor)
-    if item.round.status != AppraisalRound.Status.REVIEW:
-        raise TransitionNotAllowed(_("目前不在研考會複核階段。"), code="not_review")
+    _in_stage(item, round_in_review)
     apply_transition(
         item,
         "review",
@@ -204,7 +212,7 @@ def appraisal_round_finalise(*, round_id: int, actor) -> AppraisalRound:
     waiting = round_.appraisals.exclude(status=Appraisal.Status.REVIEWED).count()
     if waiting and round_.status == AppraisalRound.Status.REVIEW:
         raise Conflict(
-            _("尚有 %(n)d 項計畫未完成複核。") % {"n": waiting}, code="unreviewed", extra={"unreviewed": waiting}
+            _("尚有 %(n)d 項計畫未完成複核。") % {"n": waiting}, code=Code.UNREVIEWED, extra={"unreviewed": waiting}
         )
     # The round moves first: from any state but review this is the clean 409 for the round.
     apply_transition(round_, "finalise", actor=actor, kwargs={"at": timezone.now()}, update_fields=["finalised_at"])

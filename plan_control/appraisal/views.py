@@ -26,16 +26,18 @@ from django.views import View
 from django.views.generic import ListView
 
 from accounts.roles import is_rdec_staff
+from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.spreadsheets import ExportFile, export_format, spreadsheet_file
 from workflow_site.transitions import available_transitions
-from workflow_site.views import add_service_errors, run_service
+from workflow_site.views import add_service_errors
 
 from ..models import Appraisal, AppraisalGrade, AppraisalRound
 from ..monitoring.selectors import default_month
 from . import selectors, services
+from .errors import Code
 
 
 def _year(request) -> int:
@@ -45,7 +47,7 @@ def _year(request) -> int:
     except ValueError:
         year = 0
     if not 1 <= year <= 999:
-        raise ValidationFailed(_("請輸入有效的年度。"), code="bad_year")
+        raise ValidationFailed(_("請輸入有效的年度。"), code=Code.BAD_YEAR)
     return year
 
 
@@ -151,28 +153,30 @@ class AgencySummaryExportView(LoginRequiredMixin, View):
         return export.as_response()
 
 
-ROUND_ACTIONS = {
-    "rollup": (
+# The round page's buttons (the slugs are the API's action paths); which show is the transitions' business.
+ROUND_ACTIONS = ActionTable(
+    Action(
+        "rollup",
         gettext_lazy("彙整月報（產生建議分數）"),
         gettext_lazy("已開始彙整月報，完成後進入機關自評。"),
-        services.appraisal_rollup_start,
+        lambda pk, user, data: services.appraisal_rollup_start(round_id=pk, actor=user),
+        transition="start_rollup",
     ),
-    "open-review": (
+    Action(
+        "open-review",
         gettext_lazy("結束自評，開始複核"),
         gettext_lazy("已結束機關自評，開始研考會複核。"),
-        services.appraisal_open_review,
+        lambda pk, user, data: services.appraisal_open_review(round_id=pk, actor=user),
+        transition="open_review",
     ),
-    "finalize": (
+    Action(
+        "finalize",
         gettext_lazy("確定考核結果"),
         gettext_lazy("考核結果已確定。"),
-        services.appraisal_round_finalise,
+        lambda pk, user, data: services.appraisal_round_finalise(round_id=pk, actor=user),
+        transition="finalise",
     ),
-}
-ROUND_ACTION_STATES = {
-    "rollup": {AppraisalRound.Status.OPEN, AppraisalRound.Status.ROLLING_UP, AppraisalRound.Status.SELF_ASSESSMENT},
-    "open-review": {AppraisalRound.Status.SELF_ASSESSMENT},
-    "finalize": {AppraisalRound.Status.REVIEW},
-}
+)
 
 
 class AppraisalRoundView(LoginRequiredMixin, View):
@@ -193,30 +197,22 @@ class AppraisalRoundView(LoginRequiredMixin, View):
             "progress": progress,
             "distribution": distribution,
             "graded": sum(row["count"] for row in distribution),
-            "actions": [
-                {"name": name, "label": label}
-                for name, (label, _done, _service) in ROUND_ACTIONS.items()
-                if round_.status in ROUND_ACTION_STATES[name]
-            ],
+            "actions": ROUND_ACTIONS.for_object(round_, request.user),
             "bands": [{**band, "label": labels.get(band["grade"], band["grade"])} for band in round_.grade_bands],
         }
         return render(request, self.template_name, context)
 
 
-class AppraisalRoundActionView(LoginRequiredMixin, View):
+class AppraisalRoundActionView(TransitionPostView):
     """POST rollup / open-review / finalize: the service runs; back to the round page with a message."""
 
-    http_method_names = ["post"]
+    actions = ROUND_ACTIONS
+    redirect_url_name = "plan_control:appraisal-round"
 
-    def post(self, request, pk: int, name: str):
-        if name not in ROUND_ACTIONS:
-            raise Http404
+    def get_object(self, request, pk: int) -> AppraisalRound:
         if not is_rdec_staff(request.user):
             raise DjangoPermissionDenied(_("只有研考會同仁可以執行年終考核作業。"))
-        get_object_or_404(AppraisalRound, pk=pk)
-        _label, done, service = ROUND_ACTIONS[name]
-        run_service(request, lambda: service(round_id=pk, actor=request.user), str(done))
-        return HttpResponseRedirect(reverse("plan_control:appraisal-round", args=[pk]))
+        return get_object_or_404(AppraisalRound, pk=pk)
 
 
 # ---------------------------------------------------------------- the plans' appraisals
@@ -293,7 +289,6 @@ class ReviewForm(forms.Form):
 class ItemAction:
     form: type[forms.Form]
     transition: str
-    round_status: str
     heading: str
     button: str
     done: str
@@ -305,7 +300,6 @@ ITEM_ACTIONS = {
     "self_assess": ItemAction(
         form=SelfAssessmentForm,
         transition="submit_self_assessment",
-        round_status=AppraisalRound.Status.SELF_ASSESSMENT,
         heading=gettext_lazy("機關自評"),
         button=gettext_lazy("送出自評"),
         done=gettext_lazy("已送出自評；研考會複核前仍可修正。"),
@@ -317,7 +311,6 @@ ITEM_ACTIONS = {
     "review": ItemAction(
         form=ReviewForm,
         transition="review",
-        round_status=AppraisalRound.Status.REVIEW,
         heading=gettext_lazy("研考會複核"),
         button=gettext_lazy("送出複核"),
         done=gettext_lazy("已完成複核。"),
@@ -370,12 +363,10 @@ class AppraisalDetailView(LoginRequiredMixin, View):
         return get_object_or_404(qs, pk=pk)
 
     def _open_action(self, item: Appraisal) -> str | None:
-        """The form this user may fill in now, if any: the round's stage and the item's transition both allow it."""
-        candidates = [name for name, a in ITEM_ACTIONS.items() if item.round.status == a.round_status]
-        if not candidates:
-            return None
+        """The form this user may fill in now, if any: the one whose transition is available (the item's state,
+        the round's stage as the transition's condition, the user's right)."""
         names = set(available_transitions(item, self.request.user))
-        return next((name for name in candidates if ITEM_ACTIONS[name].transition in names), None)
+        return next((name for name, spec in ITEM_ACTIONS.items() if spec.transition in names), None)
 
     def _render(self, item: Appraisal, *, action: str | None = None, form=None, status: int = 200):
         open_action = self._open_action(item)

@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
 from workflow_site.models import StatefulModel
+from workflow_site.transitions import refusal
+
+from ..appraisal.errors import Code
 
 SCORE = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
 COMPONENTS = ("progress", "timeliness", "completion", "budget")
@@ -124,6 +127,18 @@ class AppraisalRound(StatefulModel):
         self.finalised_at = at
 
 
+# The round's stage decides what may happen to its plans' appraisals: stated once here, so the service (a 409 with
+# this message and code) and the page (which form it offers) read the same rule.
+@refusal(_("目前不在機關自評階段。"), code=Code.NOT_SELF_ASSESSMENT)
+def round_in_self_assessment(appraisal) -> bool:
+    return appraisal.round.status == AppraisalRound.Status.SELF_ASSESSMENT
+
+
+@refusal(_("目前不在研考會複核階段。"), code=Code.NOT_REVIEW)
+def round_in_review(appraisal) -> bool:
+    return appraisal.round.status == AppraisalRound.Status.REVIEW
+
+
 class Appraisal(StatefulModel):
     """One plan's year-end appraisal."""
 
@@ -173,6 +188,7 @@ class Appraisal(StatefulModel):
         source=[Status.SUGGESTED, Status.SELF_ASSESSED],
         target=Status.SELF_ASSESSED,
         permission="plan_control.self_assess",
+        conditions=[round_in_self_assessment],
     )
     def submit_self_assessment(self, *, score, text: str) -> None:
         """The agency scores itself and explains (it may revise until RDEC reviews)."""
@@ -184,6 +200,7 @@ class Appraisal(StatefulModel):
         source=[Status.SUGGESTED, Status.SELF_ASSESSED, Status.REVIEWED],
         target=Status.REVIEWED,
         permission="plan_control.run_control",
+        conditions=[round_in_review],
     )
     def review(self, *, score, comment: str, by) -> None:
         """RDEC's review score and comments; the final score the committee confirms."""

@@ -23,6 +23,7 @@ from workflow_site.transitions import apply_transition
 
 from ..models import ControlledPlan, ProgressReport, planned_progress_problem
 from . import selectors
+from .errors import Code
 from .imports import ImportRow, read_plan_rows
 from .tally import tally_refresh
 
@@ -125,7 +126,7 @@ def plans_import(*, actor, year: int, upload) -> int:
             ),
         )
     except IntegrityError as exc:  # a concurrent import took a code between our check and our insert
-        raise Conflict(_("計畫編號與同時進行的匯入重複，請重新匯入。"), code="duplicate_code") from exc
+        raise Conflict(_("計畫編號與同時進行的匯入重複，請重新匯入。"), code=Code.DUPLICATE_CODE) from exc
 
 
 def _plan(plan_id: int, viewer) -> ControlledPlan:
@@ -173,9 +174,9 @@ def report_open(*, actor, plan_id: int, month: int) -> ProgressReport:
         raise ValidationError({"month": [_("月份須介於 1 到 12。")]})
     plan = _plan(plan_id, actor)
     if plan.status != ControlledPlan.Status.IN_EXECUTION:
-        raise TransitionNotAllowed(_("計畫不在執行中，不能開啟月報。"), code="plan_not_in_execution")
+        raise TransitionNotAllowed(_("計畫不在執行中，不能開啟月報。"), code=Code.PLAN_NOT_IN_EXECUTION)
     if ProgressReport.objects.filter(plan=plan, month=month).exists():
-        raise Conflict(_("此計畫 %(m)d 月的月報已開啟。") % {"m": month}, code="duplicate_report")
+        raise Conflict(_("此計畫 %(m)d 月的月報已開啟。") % {"m": month}, code=Code.DUPLICATE_REPORT)
     settings_row = selectors.control_year(plan.year)
     report = ProgressReport(
         plan=plan,
@@ -191,7 +192,7 @@ def report_open(*, actor, plan_id: int, month: int) -> ProgressReport:
         with transaction.atomic():
             report.save()
     except IntegrityError as exc:  # opened by the monthly task at the same moment
-        raise Conflict(_("此計畫 %(m)d 月的月報已開啟。") % {"m": month}, code="duplicate_report") from exc
+        raise Conflict(_("此計畫 %(m)d 月的月報已開啟。") % {"m": month}, code=Code.DUPLICATE_REPORT) from exc
     return report
 
 
@@ -265,7 +266,7 @@ def report_update(*, actor, report_id: int, **fields) -> ProgressReport:
     report = _report(report_id, actor)
     require(actor, "plan_control.report_progress", report)
     if report.status not in (ProgressReport.Status.PENDING, ProgressReport.Status.RETURNED):
-        raise TransitionNotAllowed(_("已填報的月報不能再修改。"), code="report_locked")
+        raise TransitionNotAllowed(_("已填報的月報不能再修改。"), code=Code.REPORT_LOCKED)
     unknown = set(fields) - set(REPORT_FIELDS)
     if unknown:
         raise ValidationError({key: [_("此欄位不可修改。")] for key in unknown})

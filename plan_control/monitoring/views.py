@@ -26,14 +26,16 @@ from django.views.generic import ListView
 
 from accounts.roles import is_rdec_staff
 from accounts.selectors import agency_list
+from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
-from workflow_site.views import add_service_errors, run_service
+from workflow_site.views import add_service_errors
 
 from ..models import ControlledPlan, ProgressReport
 from . import exports, selectors, services
+from .errors import Code
 from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm
 
 
@@ -46,7 +48,7 @@ def _year_month(request) -> tuple[int, int]:
     except ValueError:
         year = month = 0
     if not (1 <= year <= 999 and 1 <= month <= 12):
-        raise ValidationFailed(_("請輸入有效的年度與月份。"), code="bad_month")
+        raise ValidationFailed(_("請輸入有效的年度與月份。"), code=Code.BAD_MONTH)
     return year, month
 
 
@@ -248,10 +250,23 @@ class ReportListView(LoginRequiredMixin, ListView):
         return context
 
 
-REVIEW_ACTIONS = {
-    "accept": (gettext_lazy("審核通過"), gettext_lazy("已審核通過月報。")),
-    "return_for_correction": (gettext_lazy("退回"), gettext_lazy("已退回月報，請機關修正後再送出。")),
-}
+# RDEC's buttons on a submitted report; which show is the transitions' business (state and permission).
+REPORT_ACTIONS = ActionTable(
+    Action(
+        "accept",
+        gettext_lazy("審核通過"),
+        gettext_lazy("已審核通過月報。"),
+        lambda pk, user, data: services.report_accept(actor=user, report_id=pk),
+    ),
+    Action(
+        "return_for_correction",
+        gettext_lazy("退回"),
+        gettext_lazy("已退回月報，請機關修正後再送出。"),
+        lambda pk, user, data: services.report_return(actor=user, report_id=pk, reason=data.get("reason", "")),
+        reason="required",
+        style="mdc-button--outlined",
+    ),
+)
 
 
 class ReportDetailView(LoginRequiredMixin, View):
@@ -263,15 +278,13 @@ class ReportDetailView(LoginRequiredMixin, View):
         return get_object_or_404(selectors.report_list(viewer=self.request.user), pk=pk)
 
     def _render(self, report: ProgressReport, form: ReportForm | None = None, return_form: ReturnForm | None = None):
-        names = set(available_transitions(report, self.request.user))
-        can_edit = "submit" in names
+        user = self.request.user
+        can_edit = "submit" in available_transitions(report, user)
         context = {
             "report": report,
             "plan": report.plan,
             "form": (form or ReportForm(instance=report)) if can_edit else None,
-            "review_actions": [
-                {"name": name, "label": label} for name, (label, _done) in REVIEW_ACTIONS.items() if name in names
-            ],
+            "actions": REPORT_ACTIONS.for_object(report, user),
             "return_form": return_form or ReturnForm(),
             "history": transition_history(report),
             "light": _report_light(report),
@@ -329,22 +342,11 @@ def _report_light(report: ProgressReport) -> dict:
     return {"light": light, "label": str(LIGHTS[light])}
 
 
-class ReportTransitionView(LoginRequiredMixin, View):
+class ReportTransitionView(TransitionPostView):
     """POST 審核通過 or 退回 (with the reason): the service runs; back to the report with a message."""
 
-    http_method_names = ["post"]
+    actions = REPORT_ACTIONS
+    redirect_url_name = "plan_control:report"
 
-    def post(self, request, pk: int, name: str):
-        if name not in REVIEW_ACTIONS:
-            raise Http404
-        get_object_or_404(selectors.report_list(viewer=request.user), pk=pk)
-        label, done = REVIEW_ACTIONS[name]
-        if name == "accept":
-            run_service(request, lambda: services.report_accept(actor=request.user, report_id=pk), str(done))
-        else:
-            run_service(
-                request,
-                lambda: services.report_return(actor=request.user, report_id=pk, reason=request.POST.get("reason", "")),
-                str(done),
-            )
-        return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
+    def get_object(self, request, pk: int) -> ProgressReport:
+        return get_object_or_404(selectors.report_list(viewer=request.user), pk=pk)
