@@ -107,7 +107,9 @@ def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
                 suggested_score=formula.suggested_score(parts, round_.weights),
             )
         )
-    with transaction.atomic():
+    # Durable: the rows must be committed before this task (or a sibling finishing at the same moment) counts
+    # them, or the round could wait for rows nobody else can see yet.
+    with transaction.atomic(durable=True):
         # The unique (round, plan) key makes a rerun or a redelivered task update the same rows.
         Appraisal.objects.bulk_create(
             rows,
@@ -119,7 +121,9 @@ def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
     return len(rows)
 
 
-@transaction.atomic
+# Durable: the last rollup task (or the commit hook of a rollup with no plans) closes the round in a transaction
+# of its own, never one that could still roll back the move.
+@transaction.atomic(durable=True)
 def appraisal_rollup_finish_if_done(*, round_id: int) -> bool:
     """rolling_up -> self_assessment once every plan has been computed in this run (the last task does it)."""
     round_ = _round(round_id)  # the lock: two agencies finishing together close the round once
