@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import tablib
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -30,7 +29,6 @@ from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
-from workflow_site.spreadsheets import ExportFile, export_format, spreadsheet_file
 from workflow_site.transitions import available_transitions
 from workflow_site.views import add_service_errors
 
@@ -38,6 +36,8 @@ from ..models import Appraisal, AppraisalGrade, AppraisalRound
 from ..monitoring.selectors import default_month
 from . import selectors, services
 from .errors import Code
+from .exports import GRADES, summary_export_file
+from .forms import ReviewForm, SelfAssessmentForm
 
 
 def _year(request) -> int:
@@ -49,58 +49,6 @@ def _year(request) -> int:
     if not 1 <= year <= 999:
         raise ValidationFailed(_("請輸入有效的年度。"), code=Code.BAD_YEAR)
     return year
-
-
-GRADES = [(g.value, g.label) for g in AppraisalGrade]
-
-
-def summary_books(rows: list[dict], year: int) -> list[tablib.Dataset]:
-    """One sheet, one row per agency (str = text cells: agency names are never formulas)."""
-    sheet = tablib.Dataset(title=_("%(year)d年度機關概況") % {"year": year})
-    sheet.headers = [
-        _("機關代碼"),
-        _("機關"),
-        _("提案送件數"),
-        _("提案獲獎數"),
-        _("列管計畫數"),
-        _("應填月報數"),
-        _("月報準時"),
-        _("月報逾期"),
-        _("月報未填"),
-        _("年底落後計畫數"),
-        *[str(label) for _value, label in GRADES],
-    ]
-    for row in rows:
-        grades = row["appraisal_grades"]
-        sheet.append(
-            [
-                str(row["agency_code"]),
-                str(row["agency_name"]),
-                row["proposals_submitted"],
-                row["proposals_awarded"],
-                row["plans_in_control"],
-                row["reports_expected"],
-                row["reports_on_time"],
-                row["reports_late"],
-                row["reports_missing"],
-                row["plans_lagging_year_end"],
-                *[grades[value] if grades is not None else None for value, _label in GRADES],
-            ]
-        )
-    return [sheet]
-
-
-def summary_export_file(*, viewer, year: int, fmt: str | None) -> ExportFile:
-    """The summary as ODS (default, ODF-CNS15251) or XLSX, through workflow_site.spreadsheets' safe writers; what
-    the viewer may see only. 400 `unknown_format` for anything else."""
-    fmt = export_format(fmt)
-    return spreadsheet_file(
-        summary_books(selectors.agency_summaries(year=year, viewer=viewer), year),
-        fmt=fmt,
-        filename=_("%(year)d年度機關概況") % {"year": year},
-        ascii_filename=f"agency-summary-{year}",
-        decimal_format="0.0#",
-    )
 
 
 class AgencySummaryView(LoginRequiredMixin, View):
@@ -255,34 +203,6 @@ class AppraisalListView(LoginRequiredMixin, ListView):
             }
         )
         return context
-
-
-SCORE_WIDGET = {"min": 0, "max": 100, "step": "0.01", "inputmode": "decimal"}
-
-
-class SelfAssessmentForm(forms.Form):
-    """The agency's score and explanation. Input only: the range and the required text are the service's rules,
-    so its messages land on these fields."""
-
-    self_score = forms.DecimalField(
-        label=gettext_lazy("自評分數"),
-        help_text=gettext_lazy("0 至 100，最多兩位小數。"),
-        widget=forms.NumberInput(attrs=SCORE_WIDGET),
-    )
-    self_assessment = forms.CharField(
-        label=gettext_lazy("自評說明"), required=False, widget=forms.Textarea(attrs={"rows": 5})
-    )
-
-
-class ReviewForm(forms.Form):
-    review_score = forms.DecimalField(
-        label=gettext_lazy("複核分數"),
-        help_text=gettext_lazy("0 至 100，最多兩位小數；即為提送考核確定的分數。"),
-        widget=forms.NumberInput(attrs=SCORE_WIDGET),
-    )
-    review_comment = forms.CharField(
-        label=gettext_lazy("複核意見"), required=False, widget=forms.Textarea(attrs={"rows": 4})
-    )
 
 
 @dataclass(frozen=True)
