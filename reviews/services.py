@@ -171,7 +171,7 @@ def review_items_sync(*, panel_id: int, actor, subjects: list[tuple[models.Model
 
     Subjects are the domain objects themselves: each item points at one through its type and id."""
     require(actor, "reviews.run_panel")
-    # Locks the panel: items must not change under a start of scoring that is creating their sheets.
+    # Locks the panel: two syncs of one panel queue instead of both inserting the same missing items.
     panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status != Panel.Status.FORMING:
         raise TransitionNotAllowed(_("評分已開始，受審項目不能再變更。"))
