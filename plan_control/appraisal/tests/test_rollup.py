@@ -303,6 +303,10 @@ def test_a_worker_killed_mid_rollup_has_its_task_redelivered_and_the_round_close
 def waiting_on_a_lock() -> int:
     """Sessions of this database waiting for a lock (the held task)."""
     with connection.cursor() as cursor:
+        # PostgreSQL reads pg_stat_activity once per transaction and keeps that snapshot, and the caller polls
+        # inside its transaction: without a fresh snapshot, a first look taken before the task reached its wait
+        # would be all it ever sees.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
