@@ -12,7 +12,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,11 +25,9 @@ from accounts.selectors import agency_list
 from reviews.models import Panel
 from reviews.selectors import panel_progress
 from workflow_site.actions import Action, ActionTable, TransitionPostView
-from workflow_site.errors import ApplicationError, NotFound
-from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
-from workflow_site.views import add_service_errors, run_service
+from workflow_site.views import run_service
 
 from . import selectors, services
 from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm, RespondForm
@@ -112,22 +110,19 @@ class ProposalCreateView(LoginRequiredMixin, View):
             return self._render(form)
         data = dict(form.cleaned_data)
         round_, upload = data.pop("round"), data.pop("file")
-        try:
+
+        def create() -> Proposal:
             # One transaction: a rejected attachment leaves no proposal behind.
             with transaction.atomic():
                 proposal = services.proposal_create(actor=request.user, round_id=round_.pk, **data)
                 if upload:
                     services.attachment_add(proposal_id=proposal.pk, actor=request.user, upload=upload)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+            return proposal
+
+        created = run_service(request, create, _("已建立提案草稿。"), form=form)
+        if not created:
             return self._render(form)
-        except AppPermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.message)) from exc
-        except ApplicationError as exc:
-            form.add_error(None, str(exc.message))
-            return self._render(form)
-        messages.success(request, _("已建立提案草稿。"))
-        return HttpResponseRedirect(reverse("proposals:detail", args=[proposal.pk]))
+        return HttpResponseRedirect(reverse("proposals:detail", args=[created.result.pk]))
 
 
 class ProposalEditView(LoginRequiredMixin, View):
@@ -153,19 +148,13 @@ class ProposalEditView(LoginRequiredMixin, View):
         proposal = self._proposal(pk)
         form = ProposalForm(request.POST, instance=proposal, with_file=False)
         if form.is_valid():
-            try:
-                services.proposal_update(actor=request.user, proposal_id=pk, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except NotFound as exc:
-                raise Http404 from exc
-            except AppPermissionDenied as exc:
-                raise DjangoPermissionDenied(str(exc.message)) from exc
-            except ApplicationError as exc:  # no longer a draft
-                messages.error(request, str(exc.message))
-                return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
-            else:
-                messages.success(request, _("已儲存草稿。"))
+            saved = run_service(
+                request,
+                lambda: services.proposal_update(actor=request.user, proposal_id=pk, **form.cleaned_data),
+                _("已儲存草稿。"),
+                form=form,
+            )
+            if not saved.invalid:  # saved, or refused (no longer a draft): the message says which
                 return HttpResponseRedirect(reverse("proposals:detail", args=[pk]))
         return render(request, self.template_name, {"form": form, "proposal": proposal})
 
@@ -433,18 +422,12 @@ class AdoptionDetailView(LoginRequiredMixin, View):
         adoption = self._adoption(pk)
         form = RespondForm(request.POST)
         if form.is_valid():
-            try:
-                services.adoption_respond(adoption_id=pk, actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except NotFound as exc:
-                raise Http404 from exc
-            except AppPermissionDenied as exc:
-                raise DjangoPermissionDenied(str(exc.message)) from exc
-            except ApplicationError as exc:
-                messages.error(request, str(exc.message))
-                return HttpResponseRedirect(reverse("proposals:adoption", args=[pk]))
-            else:
-                messages.success(request, _("已回復參採意見。"))
+            answered = run_service(
+                request,
+                lambda: services.adoption_respond(adoption_id=pk, actor=request.user, **form.cleaned_data),
+                _("已回復參採意見。"),
+                form=form,
+            )
+            if not answered.invalid:
                 return HttpResponseRedirect(reverse("proposals:adoption", args=[pk]))
         return self._render(adoption, form)

@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -35,24 +38,52 @@ def add_service_errors(form: forms.Form, error) -> None:
         form.add_error(None, error.messages)
 
 
-def run_service(request, action, done: str) -> bool:
-    """Call a service for a back-office POST; success and refusals become messages.
+@dataclass(frozen=True)
+class ServiceOutcome:
+    """What `run_service` saw: the service's return value, or the refusal it raised. True when it succeeded."""
 
-    Not visible (NotFound) is a 404 and not allowed a 403, as in the API; any other refusal or validation
-    error is shown to the person, never a 500.
+    result: Any = None
+    error: Exception | None = None  # an ApplicationError or a Django ValidationError
+
+    def __bool__(self) -> bool:
+        return self.error is None
+
+    @property
+    def invalid(self) -> bool:
+        """The service refused the input: its messages are on the form's fields, so show the form again."""
+        return isinstance(self.error, ValidationError)
+
+    @property
+    def status(self) -> int:
+        """The HTTP status the API gives this refusal (400 for a validation error), 200 on success."""
+        if self.error is None:
+            return 200
+        return getattr(self.error, "status", 400)
+
+
+def run_service(request, action, done: str = "", *, form: forms.Form | None = None) -> ServiceOutcome:
+    """Call a service for a back-office POST; success and refusals become messages, never a 500.
+
+    Not visible (NotFound) is a 404 and not allowed a 403, as in the API. A validation error lands on `form`'s
+    fields when a form is given (else it becomes messages); any other refusal becomes a message. `done` is the
+    success message (none when empty).
     """
     try:
-        action()
+        result = action()
     except NotFound as exc:
         raise Http404(str(exc.message)) from exc
     except AppPermissionDenied as exc:
         raise DjangoPermissionDenied(str(exc.message)) from exc
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
-        return False
+        return ServiceOutcome(error=exc)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return False
-    messages.success(request, done)
-    return True
+        if form is not None:
+            add_service_errors(form, exc)
+        else:
+            for message in exc.messages:
+                messages.error(request, message)
+        return ServiceOutcome(error=exc)
+    if done:
+        messages.success(request, done)
+    return ServiceOutcome(result=result)

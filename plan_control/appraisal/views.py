@@ -15,8 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,11 +25,10 @@ from django.views.generic import ListView
 
 from accounts.roles import is_rdec_staff
 from workflow_site.actions import Action, ActionTable, TransitionPostView
-from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
-from workflow_site.errors import PermissionDenied as AppPermissionDenied
+from workflow_site.errors import ValidationFailed
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
-from workflow_site.views import add_service_errors
+from workflow_site.views import run_service
 
 from ..models import Appraisal, AppraisalGrade, AppraisalRound
 from ..monitoring.selectors import default_month
@@ -324,17 +322,9 @@ class AppraisalDetailView(LoginRequiredMixin, View):
         form = spec.form(request.POST)
         if not form.is_valid():
             return self._render(item, action=name, form=form)
-        try:
-            spec.run(request.user, pk, form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+        outcome = run_service(request, lambda: spec.run(request.user, pk, form.cleaned_data), str(spec.done), form=form)
+        if outcome.invalid:
             return self._render(self._item(pk), action=name, form=form)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from exc
-        except AppPermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.message)) from exc
-        except ApplicationError as exc:  # not this stage, or the item has moved on
-            messages.error(request, str(exc.message))
-            return self._render(self._item(pk), status=exc.status)
-        messages.success(request, str(spec.done))
+        if not outcome:  # not this stage, or the item has moved on: the message says so, with the API's status
+            return self._render(self._item(pk), status=outcome.status)
         return HttpResponseRedirect(reverse("plan_control:appraisal", args=[pk]))

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,11 +26,11 @@ from django.views.generic import ListView
 from accounts.roles import is_rdec_staff
 from accounts.selectors import agency_list
 from workflow_site.actions import Action, ActionTable, TransitionPostView
-from workflow_site.errors import ApplicationError, NotFound, ValidationFailed
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
+from workflow_site.errors import ValidationFailed
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
-from workflow_site.views import add_service_errors
+from workflow_site.views import run_service
 
 from ..models import ControlledPlan, ProgressReport
 from . import exports, selectors, services
@@ -303,33 +302,24 @@ class ReportDetailView(LoginRequiredMixin, View):
         if not form.is_valid():
             return self._render(report, form)
         submit = "submit" in request.POST
-        try:
-            services.report_update(actor=request.user, report_id=pk, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+        saved = run_service(
+            request,
+            lambda: services.report_update(actor=request.user, report_id=pk, **form.cleaned_data),
+            "" if submit else _("已儲存月報。"),
+            form=form,
+        )
+        if saved.invalid:
             return self._render(report, form)
-        except NotFound as exc:
-            raise Http404 from exc
-        except AppPermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.message)) from exc
-        except ApplicationError as exc:  # no longer open for changes
-            messages.error(request, str(exc.message))
-            return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
-        if not submit:
-            messages.success(request, _("已儲存月報。"))
-            return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
-        try:
-            services.report_submit(actor=request.user, report_id=pk)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-            messages.error(request, _("已儲存，但月報尚未送出：請依欄位說明修正。"))
-            return self._render(self._report(pk), form)
-        except AppPermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.message)) from exc
-        except ApplicationError as exc:
-            messages.error(request, str(exc.message))
-            return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
-        messages.success(request, _("已送出月報，待研考會審核。"))
+        if saved and submit:  # a refusal (no longer open for changes) is already a message
+            submitted = run_service(
+                request,
+                lambda: services.report_submit(actor=request.user, report_id=pk),
+                _("已送出月報，待研考會審核。"),
+                form=form,
+            )
+            if submitted.invalid:
+                messages.error(request, _("已儲存，但月報尚未送出：請依欄位說明修正。"))
+                return self._render(self._report(pk), form)
         return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
 
 
