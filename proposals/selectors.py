@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.roles import AGENCY_STAFF, Role, is_rdec_staff, user_roles
@@ -140,3 +140,17 @@ def round_preview(*, round_: ProposalRound, viewer):
     if round_.panel.status not in (Panel.Status.CLOSED, Panel.Status.FINALISED):
         raise TransitionNotAllowed(_("評分尚未結束，不能預覽結果。"), code=ReviewCode.PANEL_NOT_CLOSED)
     return panel_evaluation(round_.panel)
+
+
+def proposal_counts_by_agency(*, year: int, agency_ids: set[int] | None = None) -> dict[int, dict]:
+    """Per agency, the year's proposals sent to RDEC (`submitted`) and those graded (`awarded`), in one GROUP BY:
+    what the agency annual summaries (plan_control.appraisal) count. `agency_ids` narrows it (None: every agency)."""
+    sent = Proposal.objects.filter(round__year=year).exclude(status__in=AGENCY_PRIVATE)
+    if agency_ids is not None:
+        sent = sent.filter(agency_id__in=agency_ids)
+    return {
+        row["agency_id"]: row
+        for row in sent.values("agency_id")
+        .annotate(submitted=Count("pk"), awarded=Count("pk", filter=~Q(grade="")))
+        .order_by()
+    }

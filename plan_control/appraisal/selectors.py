@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q, QuerySet
 from accounts.models import Agency
 from accounts.roles import is_rdec_staff
 from accounts.selectors import agency_ids_acting
-from proposals.models import Proposal
+from proposals.selectors import proposal_counts_by_agency
 
 from ..models import Appraisal, AppraisalGrade, AppraisalRound, ControlledPlan, ProgressReport
 from ..monitoring.selectors import ACTIVE_PLAN_STATES, COUNTED, largest_remainder, visible_to
@@ -84,14 +84,7 @@ def agency_summaries(*, year: int, viewer) -> list[dict]:
     def mine(qs, field: str = "agency_id"):
         return qs if own is None else qs.filter(**{f"{field}__in": own})
 
-    not_sent = (Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL, Proposal.Status.WITHDRAWN)
-    proposals = {
-        row["agency_id"]: row
-        for row in mine(Proposal.objects.filter(round__year=year).exclude(status__in=not_sent))
-        .values("agency_id")
-        .annotate(submitted=Count("pk"), awarded=Count("pk", filter=~Q(grade="")))
-        .order_by()
-    }
+    proposals = proposal_counts_by_agency(year=year, agency_ids=own)
     plans = {
         row["agency_id"]: row["n"]
         for row in mine(ControlledPlan.objects.filter(year=year, status__in=ACTIVE_PLAN_STATES))
