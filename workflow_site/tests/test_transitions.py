@@ -180,3 +180,89 @@ def test_bulk_transition_honours_a_substitute_and_logs_whom_they_act_for(make_us
         assert apply_bulk_transition(Delegation.objects.filter(pk=target.pk), "revoke", actor=deputy) == 1
     log = TransitionLog.objects.get(object_id=target.pk, transition="revoke")
     assert (log.actor, log.acting_for) == (deputy, admin)
+
+
+@pytest.fixture(params=["postgresql", "portable"])
+def row_path(request, monkeypatch):
+    """Both ways `apply_transition_row` works: PostgreSQL's one statement, and the UPDATE and log row elsewhere."""
+    if request.param == "portable":
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    return request.param
+
+
+@pytest.mark.django_db
+def test_row_transition_moves_the_row_and_logs_it_once(make_user, row_path, django_assert_num_queries):
+    import datetime
+
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
+
+    from workflow_site.transitions import apply_transition_row
+
+    delegation, _other = DelegationFactory.create_batch(2)
+    admin = make_user("admin")
+    at = datetime.datetime(2026, 3, 2, 1, 30, tzinfo=datetime.UTC)
+    ContentType.objects.get_for_model(Delegation)  # warm, as in any running process
+    # The actor's roles, then on PostgreSQL one statement (the guarded UPDATE and the log row); elsewhere savepoint,
+    # UPDATE, INSERT of the log row, release.
+    with django_assert_num_queries(2 if row_path == "postgresql" else 5):
+        moved = apply_transition_row(
+            Delegation,
+            delegation.pk,
+            "revoke",
+            source="in_force",
+            guard={"reason": "公假"},
+            also_set={"reason": Concat(F("reason"), Value("（組織調整）"))},
+            actor=admin,
+            reason="組織調整",
+            at=at,
+        )
+    assert moved is True
+    assert list(Delegation.objects.order_by("pk").values_list("status", "reason")) == [
+        ("revoked", "公假（組織調整）"),
+        ("in_force", "公假"),
+    ]
+    log = TransitionLog.objects.get()
+    assert (log.subject, log.transition, log.source, log.target, log.actor, log.acting_for, log.reason) == (
+        delegation,
+        "revoke",
+        "in_force",
+        "revoked",
+        admin,
+        None,
+        "組織調整",
+    )
+    assert log.created_at == at
+
+
+@pytest.mark.django_db
+def test_row_transition_with_a_wrong_source_or_guard_moves_nothing_and_logs_nothing(make_user, row_path):
+    from workflow_site.transitions import apply_transition_row
+
+    admin = make_user("admin")
+    revoked, held = DelegationFactory(), DelegationFactory(reason="病假")
+    services.delegation_revoke(delegation_id=revoked.pk, actor=admin)
+    # The caller believed the row was still in force: it is not, so nothing happens to it.
+    assert apply_transition_row(Delegation, revoked.pk, "revoke", source="in_force", actor=admin) is False
+    # The guard names a value the row does not hold (another send's claim, say).
+    assert apply_transition_row(Delegation, held.pk, "revoke", source="in_force", guard={"reason": "公假"}) is False
+    assert list(Delegation.objects.order_by("pk").values_list("status", "reason")) == [
+        ("revoked", "公假"),
+        ("in_force", "病假"),
+    ]
+    assert list(TransitionLog.objects.values_list("object_id", "transition")) == [(revoked.pk, "revoke")]
+
+
+@pytest.mark.django_db
+def test_row_transition_refuses_a_source_it_does_not_leave_and_an_actor_without_the_right(make_user):
+    from workflow_site.errors import PermissionDenied
+    from workflow_site.transitions import apply_transition_row
+
+    delegation = DelegationFactory()
+    with pytest.raises(TransitionNotAllowed):
+        apply_transition_row(Delegation, delegation.pk, "revoke", source="revoked")
+    with pytest.raises(PermissionDenied):
+        apply_transition_row(Delegation, delegation.pk, "revoke", source="in_force", actor=make_user("agency_clerk"))
+    delegation.refresh_from_db()
+    assert delegation.status == "in_force"
+    assert not TransitionLog.objects.exists()
