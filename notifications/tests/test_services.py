@@ -243,7 +243,7 @@ def test_the_portable_path_marks_sent_like_the_postgresql_one(office, monkeypatc
     ReminderRuleFactory(channels=["email"])
     due_item(owner=clerk, due=datetime.date(2025, 3, 10))
     result = scan("2025-03-05")
-    monkeypatch.setattr(services.db_connection, "vendor", "sqlite")
+    monkeypatch.setattr(connection, "vendor", "sqlite")
     send_all(result)
     row = Notification.objects.get()
     assert (row.state, row.attempts, row.claimed_by) == ("sent", 1, "")
