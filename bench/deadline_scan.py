@@ -5,9 +5,9 @@ The items are accounts.Delegation rows seen through the test deadline source (`t
 Of the 100,000, 10,000 fall inside the scan window: 4,000 due in 3 working days (offset -3), 3,000 due
 today (offset 0), 3,000 two working days overdue (offset 1, and escalation with escalate_after=2);
 90,000 are due months ahead. One rule, channels e-mail and in-app.
-Measured: `deadline_scan()` in `transaction.atomic()` (the body of the `scan_deadlines` task, without the
-after-commit enqueue), first scan and second scan (which must create nothing), then the same over a data
-set 10x smaller. Run: `make bench` or `.venv/bin/python bench/deadline_scan.py`.
+Measured: `deadline_scan()` (durable: its own transaction; the body of the `scan_deadlines` task, without the
+enqueue), first scan and second scan (which must create nothing), then the same over a data set 10x smaller.
+Run: `make bench` or `.venv/bin/python bench/deadline_scan.py`.
 Target: set-based, so the query count does not grow with the number of items (only the INSERT batches of
 5,000 rows do, by design) and the second scan creates 0 rows.
 """
@@ -23,7 +23,7 @@ setup_django()
 
 from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Agency, Delegation, User  # noqa: E402
@@ -94,8 +94,7 @@ class DataSet:
 def measured_scan() -> tuple[int, float, list[str]]:
     with CaptureQueriesContext(connection) as queries:
         start = time.perf_counter()
-        with transaction.atomic():
-            result = deadline_scan()
+        result = deadline_scan()
         elapsed = time.perf_counter() - start
     return result.created, elapsed, [q["sql"] for q in queries.captured_queries]
 

@@ -44,7 +44,6 @@ setup_django()
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
-from django.db import transaction  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from accounts.models import Agency, Delegation, User  # noqa: E402
@@ -142,7 +141,7 @@ def drop_notifications(rule: ReminderRule) -> None:
 def email_rate(client, sink, rule: ReminderRule, batch_size: int) -> float:
     drop_notifications(rule)
     sink.ids.clear()
-    with override_settings(NOTIFICATION_SEND_BATCH=batch_size), transaction.atomic():
+    with override_settings(NOTIFICATION_SEND_BATCH=batch_size):
         result = deadline_scan()
     if result.created != ITEMS or result.enqueued_count != ITEMS:
         print(f"  warning: scan created {result.created}, enqueued {result.enqueued_count} (other data in `rdec`?)")

@@ -1,7 +1,6 @@
-"""Thin Celery tasks: take ids, call a service, enqueue what it names after commit."""
+"""Thin Celery tasks: take ids, call a service, enqueue what it names once it has committed."""
 
 from celery import shared_task
-from django.db import transaction
 
 from . import services
 
@@ -9,10 +8,9 @@ from . import services
 @shared_task
 def scan_deadlines() -> dict:
     """Beat, every 15 minutes: create the due reminders and enqueue their e-mails."""
-    with transaction.atomic():
-        result = services.deadline_scan()
-        batches = result.enqueued
-        transaction.on_commit(lambda: [send_notifications.delay(batch) for batch in batches])
+    result = services.deadline_scan()  # durable: committed when it returns
+    for batch in result.enqueued:
+        send_notifications.delay(batch)
     return {"created": result.created, "enqueued": result.enqueued_count}
 
 

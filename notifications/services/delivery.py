@@ -94,7 +94,10 @@ def notifications_send(*, notification_ids: list[int], claim: str | None = None)
     now = timezone.now()
     claim = claim or uuid.uuid4().hex
     result = SendResult()
-    rows = _claim(notification_ids, claim, now)
+    # Durable: the claim is committed before any message goes out, and the send never runs inside a caller's
+    # transaction, which would hold every sent row uncommitted until its end (a crash would send them twice).
+    with transaction.atomic(durable=True):
+        rows = _claim(notification_ids, claim, now)
     if not rows:
         return result
     open_items = still_open(rows)

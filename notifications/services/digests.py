@@ -26,7 +26,9 @@ def notifications_send_digests(*, now: datetime.datetime | None = None) -> int:
     )
     sent = 0
     for recipient_id in list(recipients):
-        with transaction.atomic():
+        # Durable: each digest's rows are committed as sent right after its e-mail; inside a caller's transaction
+        # they would stay locked and unsent until its end, and a rollback would mail the digests again.
+        with transaction.atomic(durable=True):
             rows = list(
                 Notification.objects.select_for_update(skip_locked=True)
                 .filter(recipient_id=recipient_id, channel=Channel.EMAIL, digest=True, state__in=OPEN_STATES)

@@ -90,12 +90,13 @@ def _display(user: dict | None) -> str:
     return user["display_name"] or user["username"]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def deadline_scan(*, now: datetime.datetime | None = None) -> ScanResult:
     """Create the reminders and escalations due now (once each) and name the e-mail batches to send.
 
     Set-based: per deadline kind a fixed number of queries, whatever the number of items.
-    The caller enqueues `result.enqueued` after commit (the task does this with on_commit).
+    Durable (never inside a caller's transaction): its rows are committed when it returns, so the caller
+    enqueues `result.enqueued` at once and the sends find every row they name.
     """
     now = now or timezone.now()
     rules_by_kind: dict[str, list[ReminderRule]] = defaultdict(list)

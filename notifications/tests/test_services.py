@@ -7,7 +7,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts import services as account_services
 from accounts.roles import Role
@@ -182,6 +182,26 @@ def test_daily_digest_gathers_a_users_reminders_into_one_mail(office):
     assert len(mail.outbox) == 1
     assert "共 2 項" in mail.outbox[0].body
     assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
+
+
+def test_the_scan_the_send_and_the_digests_refuse_to_run_inside_a_callers_transaction(office):
+    """Each commits its own work (the send row by row): nested, a rollback would undo marks of mail already sent."""
+    _agency, clerk, _head = office
+    services.notification_preference_set(user=clerk, daily_digest=True)
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    scan("2025-03-06")
+    ids = list(Notification.objects.values_list("pk", flat=True))
+    with time_machine.travel(at("2025-03-07", 7), tick=False):
+        for entry in (
+            services.deadline_scan,
+            lambda: services.notifications_send(notification_ids=ids),
+            services.notifications_send_digests,
+        ):
+            with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+                entry()
+    assert mail.outbox == []
+    assert set(Notification.objects.values_list("state", flat=True)) == {"pending"}
 
 
 def test_scan_query_count_does_not_grow_with_items(office, django_assert_max_num_queries, make_user):
