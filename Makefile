@@ -16,12 +16,13 @@ TEST_SETTINGS := DJANGO_SETTINGS_MODULE=workflow_site.settings.test
 # status (pipefail) and everything else it says. grep exits 1 when it printed nothing, which is fine.
 QUIET_PIP := { grep -v "^WARNING: Location '.*' is ignored" || test $$? -eq 1; }
 
-.PHONY: help run test lint fmt migrations migrations-check bench lock venv var services chromium
+.PHONY: help run test lint fmt migrations migrations-check bench lock venv var services chromium backup restore
 
 help:
 	@echo "make run     start web + Celery worker + beat on http://127.0.0.1:$(PORT)/ (SQLite, no servers)"
 	@echo "make test    services, lint, migrations check, pytest (PostgreSQL + Redis + Chromium)"
 	@echo "make lint | fmt | migrations | bench | lock"
+	@echo "make backup | restore BACKUP=var/backups/rdec-YYYYmmdd-HHMMSS"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +86,16 @@ bench: services venv
 		echo "== $$script"; \
 		$(TEST_SETTINGS) $(BIN)/python $$script; \
 	done
+
+# The database (PostgreSQL: pg_dump's custom format; SQLite: its online backup) and the uploaded files, into a new
+# folder var/backups/rdec-<UTC time>/. Settings and DATABASE_URL as for the site (DJANGO_SETTINGS_MODULE).
+backup: venv var
+	$(BIN)/python manage.py backup
+
+# Replaces the database and the uploaded files with BACKUP's; asks first.
+restore: venv var
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/rdec-YYYYmmdd-HHMMSS" >&2; exit 2; }
+	$(BIN)/python manage.py restore "$(BACKUP)"
 
 lock: venv
 	$(BIN)/pip-compile -q --strip-extras --extra dev --no-emit-index-url --no-emit-find-links \
