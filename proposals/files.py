@@ -7,7 +7,11 @@ import zipfile
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from workflow_site.archives import ArchiveRefused, check_zip
+
 MAX_BYTES = 20 * 1024 * 1024
+# A 20 MB document of text and pictures expands to a few times its size; a zip bomb to hundreds of MB.
+MAX_UNCOMPRESSED = 100 * 1024 * 1024
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 
 
@@ -27,6 +31,7 @@ def sniff_kind(upload) -> str:
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(upload) as archive:
+                check_zip(archive, max_total=MAX_UNCOMPRESSED)  # by the declared sizes, before reading a member
                 names = set(archive.namelist())
                 # ODF requires `mimetype` as the first, uncompressed entry naming the document type.
                 if "mimetype" in names and archive.read("mimetype").strip() == ODT_MIMETYPE:
@@ -35,6 +40,8 @@ def sniff_kind(upload) -> str:
                     return "docx"
         except zipfile.BadZipFile:
             pass
+        except ArchiveRefused as exc:
+            raise ValidationError(str(exc), code="too_large") from exc
         finally:
             upload.seek(0)
     raise ValidationError(_("只接受 PDF、DOCX 或 ODT 格式的檔案（依檔案內容判斷）。"), code="bad_type")
