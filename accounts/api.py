@@ -1,16 +1,20 @@
 """Accounts API: token, agencies, users, me. Paths and fields here are a contract: add, never rename."""
 
+from django.contrib.auth.signals import user_logged_in
 from django.urls import path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from workflow_site.errors import NotFound
 from workflow_site.roc_calendar.serializers import ROCDateField
 
-from . import selectors, services
-from .models import Agency, Delegation, User
+from . import selectors, services, tokens
+from .auth import AnonThrottle, AuthTokenThrottle, lockout_response
+from .models import Agency, ApiToken, Delegation, User
 from .roles import Role, user_roles
 
 
@@ -142,11 +146,87 @@ def me(request):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+    id = serializers.IntegerField(read_only=True, help_text="The token's id in `auth/tokens/`.")
+    expires_at = serializers.DateTimeField(read_only=True, help_text="Expiry at the latest (absolute lifetime).")
+    idle_timeout = serializers.IntegerField(read_only=True, help_text="Seconds unused after which it expires.")
 
 
-@extend_schema(responses=TokenSerializer)
+@extend_schema(
+    responses={
+        200: TokenSerializer,
+        429: OpenApiResponse(description="Too many failed sign-ins or requests; see the Retry-After header."),
+    }
+)
 class TokenView(ObtainAuthToken):
-    """`POST {username, password}` -> `{"token"}`; send it back as `Authorization: Token <t>`."""
+    """`POST {username, password}` -> `{"token"}`; send it back as `Authorization: Token <t>`. Each sign-in gets a
+    new token, which expires when unused for `idle_timeout` seconds or at `expires_at`. Failed sign-ins count
+    towards the lockout shared with the sign-in form (429 with Retry-After)."""
+
+    throttle_classes = [AuthTokenThrottle, AnonThrottle]
+    throttle_scope = "auth_token"
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        valid = serializer.is_valid()
+        # django-axes marks the request it saw, DRF's, when this failure locked the username or address out.
+        if getattr(request, "axes_locked_out", False):
+            return lockout_response(request._request, None, getattr(request, "axes_credentials", None))
+        if not valid:
+            raise ValidationError(serializer.errors)
+        user = serializer.validated_data["user"]
+        # A sign-in like the form's: last_login, axes' access log and the reset of this username's failures.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        token, key = tokens.token_issue(user=user, user_agent=request.META.get("HTTP_USER_AGENT", ""))
+        idle = int(tokens.idle_timeout().total_seconds())
+        return Response({"token": key, "id": token.pk, "expires_at": token.expires_at, "idle_timeout": idle})
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField(help_text="The token this request was made with.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "prefix", "created_at", "last_used_at", "expires_at", "user_agent", "current"]
+
+    def get_current(self, token) -> bool:
+        return token == self.context["request"].auth
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """My tokens still in force (`GET`); `DELETE {id}/` revokes one of them. Others' tokens are not found."""
+
+    serializer_class = ApiTokenSerializer
+    queryset = ApiToken.objects.none()  # for the schema; get_queryset gives the caller's
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return tokens.token_list(user=self.request.user)
+
+    def destroy(self, request, *args, **kwargs):
+        tokens.token_revoke(actor=request.user, token_id=_int_or_404(kwargs["pk"]))
+        return Response(status=204)
+
+
+def _int_or_404(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+
+
+class LogoutAllSerializer(serializers.Serializer):
+    tokens = serializers.IntegerField(read_only=True, help_text="Tokens revoked.")
+    sessions = serializers.IntegerField(read_only=True, help_text="Sessions ended.")
+
+
+@extend_schema(request=None, responses=LogoutAllSerializer)
+@api_view(["POST"])
+@permission_classes([permissions.IsAuthenticated])
+def logout_all(request):
+    """Signs the user out everywhere: every token revoked, every session ended (this one included)."""
+    return Response(tokens.logout_everywhere(user=request.user))
 
 
 class DelegationSerializer(serializers.ModelSerializer):
@@ -198,8 +278,10 @@ ROUTES = [
     ("agencies", AgencyViewSet, "agency"),
     ("users", UserViewSet, "user"),
     ("delegations", DelegationViewSet, "delegation"),
+    ("auth/tokens", ApiTokenViewSet, "api-token-mine"),
 ]
 PATHS = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout-all/", logout_all, name="api-logout-all"),
     path("me/", me, name="api-me"),
 ]

@@ -111,3 +111,26 @@ class Delegation(StatefulModel):
     @transition(field=status, source=Status.IN_FORCE, target=Status.REVOKED, permission="accounts.revoke_delegation")
     def revoke(self) -> None:
         """Ends the delegation early; the substitute loses the rights at once."""
+
+
+class ApiToken(models.Model):
+    """An API token (`Authorization: Token <key>`), one per sign-in. Only the key's SHA-256 is stored; it stops
+    working when revoked (deleted), unused for `API_TOKEN_IDLE_TIMEOUT` seconds or past `expires_at`."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("使用者"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(_("權杖雜湊"), max_length=64, unique=True)
+    prefix = models.CharField(_("權杖開頭"), max_length=8)
+    created_at = models.DateTimeField(_("建立時間"))
+    last_used_at = models.DateTimeField(_("最後使用時間"))
+    expires_at = models.DateTimeField(_("到期時間"))
+    user_agent = models.CharField(_("用戶端"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("API 權杖")
+        verbose_name_plural = _("API 權杖")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

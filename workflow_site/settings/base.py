@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_celery_beat",
+    # Sign-in lockout: failures per username + address and per address (see "Sign-in and credentials" below).
+    "axes",
     "rules.apps.AutodiscoverRulesConfig",
     "viewflow",
     # Project apps. Dependencies run one way: domain apps -> reviews -> accounts/workflow_site.
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     # Puts the viewflow site and application on request.resolver_match for the back-office templates.
     "viewflow.middleware.SiteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a sign-in refused by the lockout into a 429 (accounts.auth.lockout_response); keep it last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workflow_site.urls"
@@ -94,6 +98,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # Refuses every sign-in while its username + address or its address is locked out; must come first.
+    "axes.backends.AxesStandaloneBackend",
     # Object-level predicates (accounts/rules.py) first, then Django's model permissions.
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -107,6 +113,35 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Sign-in and credentials (README "Security"). A session ends after this many seconds without a request;
+# every request renews it.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+# API tokens (accounts.models.ApiToken): one per sign-in, unused for IDLE seconds or older than MAX_AGE: 401.
+API_TOKEN_IDLE_TIMEOUT = env.int("API_TOKEN_IDLE_TIMEOUT", default=8 * 60 * 60)
+API_TOKEN_MAX_AGE = env.int("API_TOKEN_MAX_AGE", default=30 * 24 * 60 * 60)
+# django-axes (https://django-axes.readthedocs.io/), the form and POST /api/v1/auth/token/ alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, or LOGIN_IP_FAILURE_LIMIT from one address
+# whatever the usernames, sign-in there answers 429 until LOGIN_COOLOFF_SECONDS pass without a failed attempt
+# (an attempt while locked out counts as one). A successful sign-in clears that username's failures there.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=30)
+LOGIN_COOLOFF_SECONDS = env.int("LOGIN_COOLOFF_SECONDS", default=15 * 60)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # limits in this order (accounts.auth)
+AXES_HANDLER = "accounts.auth.LockoutHandler"
+AXES_FAILURE_LIMIT = "accounts.auth.failure_limit"
+AXES_COOLOFF_TIME = "accounts.auth.cool_off"
+AXES_LOCKOUT_CALLABLE = "accounts.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+# Reverse proxies in front of Django: the client address is this many entries from the right of X-Forwarded-For
+# (0: REMOTE_ADDR). Sign-in lockout and API throttles both use it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Throttle counters and other short-lived state. Several processes need a shared cache (redis://...) for the rates
+# to hold across them; the default, per process, suits one process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 LANGUAGE_CODE = "zh-hant"
 LANGUAGES = [("zh-hant", _("繁體中文")), ("en", _("English"))]
@@ -182,7 +217,8 @@ NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Expiring tokens, one per sign-in (accounts.auth.ApiTokenAuthentication); DRF's authtoken table is unused.
+        "accounts.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -192,6 +228,14 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # ApplicationError -> 400/403/404/409 in one place.
     "EXCEPTION_HANDLER": "workflow_site.api.exception_handler",
+    # Per-process unless CACHE_URL is shared; 429 with Retry-After. POST auth/token/ has its own stricter scope.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.auth.AnonThrottle", "accounts.auth.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="60/minute"),
+        "user": env("API_THROTTLE_USER", default="600/minute"),
+        "auth_token": env("API_THROTTLE_AUTH_TOKEN", default="10/minute"),
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RDEC Workflow API",
