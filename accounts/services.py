@@ -71,10 +71,11 @@ def user_create(
     display_name: str = "",
     agency: Agency | None = None,
     roles: list[str] | None = None,
+    is_active: bool = True,
 ) -> User:
     """Create a user with roles (admin only); the password must pass the validators."""
     require(actor, "accounts.manage_users")
-    user = User(username=username, email=email, display_name=display_name, agency=agency)
+    user = User(username=username, email=email, display_name=display_name, agency=agency, is_active=is_active)
     try:
         validate_password(password, user)
     except ValidationError as exc:

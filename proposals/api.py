@@ -4,12 +4,13 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Agency
 from reviews.models import Aggregation, PanelMember
 from workflow_site import spreadsheets
+from workflow_site.api import JSONParser  # bounded in size and depth
 from workflow_site.roc_calendar.serializers import ROCDateField
 
 from . import exports, selectors, services

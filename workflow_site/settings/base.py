@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files without a separate web server: https://whitenoise.readthedocs.io/
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /api/ bodies past the size limits below: a JSON 400 naming the limit, before CSRF or a parser reads them.
+    "workflow_site.middleware.ApiRequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,6 +217,12 @@ NOTIFICATION_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATION_REQUEUE_AFTER_SECONDS
 # How long a send task holds the rows it claimed; a redelivered task (same id) takes them back at once.
 NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=600)
 
+# Request size limits (README "Security"; https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size).
+# A JSON or form body: at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes. A multipart upload (attachments and imports take files
+# of 20 MB): at most UPLOAD_MAX_REQUEST_SIZE bytes in all. Past either, /api/ answers a JSON 400 naming the limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+UPLOAD_MAX_REQUEST_SIZE = env.int("UPLOAD_MAX_REQUEST_SIZE", default=21 * 1024 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Expiring tokens, one per sign-in (accounts.auth.ApiTokenAuthentication); DRF's authtoken table is unused.
@@ -223,7 +231,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # ?limit= 1..500 and ?offset= bounded: anything else a 400 (workflow_site.api.LimitOffsetPagination).
+    "DEFAULT_PAGINATION_CLASS": "workflow_site.api.LimitOffsetPagination",
+    # JSON bodies bounded in size and depth like forms (workflow_site.api.JSONParser).
+    "DEFAULT_PARSER_CLASSES": [
+        "workflow_site.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # ApplicationError -> 400/403/404/409 in one place.
