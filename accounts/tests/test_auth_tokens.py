@@ -117,6 +117,18 @@ def test_expired_tokens_are_not_listed(settings):
         assert [r["id"] for r in client.get("/api/v1/auth/tokens/").json()] == [fresh["id"]]
 
 
+def test_expired_tokens_are_deleted_at_the_next_sign_in_of_anyone(settings):
+    settings.API_TOKEN_IDLE_TIMEOUT = HOUR
+    gone, busy = UserFactory(), UserFactory()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(gone.username)
+        sign_in(busy.username)
+    with time_machine.travel(start + datetime.timedelta(hours=2), tick=False):
+        sign_in(busy.username)
+    assert list(ApiToken.objects.values_list("user", flat=True)) == [busy.pk]
+
+
 def test_revoking_a_token_makes_it_401_and_leaves_the_others():
     user = UserFactory()
     client, first = sign_in(user.username)
