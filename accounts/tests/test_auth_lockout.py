@@ -183,3 +183,36 @@ def test_a_success_does_not_clear_the_addresss_count_of_other_usernames(api_clie
         token(api_client, target.username, "wrong")
     assert token(api_client, mine.username, PASSWORD).status_code == 200
     assert token(api_client, targets[2].username, "wrong").status_code == 429  # 5 failures from this address
+
+
+def test_production_counts_the_address_the_proxy_saw():
+    """Production sits behind a reverse proxy (it trusts X-Forwarded-Proto): counting the proxy's own address
+    would lock everyone out together."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TRUSTED_PROXY", "DJANGO_"))},
+        "DJANGO_SETTINGS_MODULE": "workflow_site.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 60,
+        "DJANGO_ALLOWED_HOSTS": "rdec.kcg.example.gov.tw",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rdec",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings; from django.test import RequestFactory;"
+        "from accounts.auth import client_ip;"
+        "r = RequestFactory().get('/', REMOTE_ADDR='10.0.0.1', HTTP_X_FORWARDED_FOR='6.6.6.6, 192.0.2.7');"
+        "print(client_ip(r), settings.REST_FRAMEWORK['NUM_PROXIES'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["192.0.2.7", "1"]

@@ -21,6 +21,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # HTTPS is terminated at the reverse proxy, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind that proxy every connection comes from it: the sign-in lockout and the API throttles count the client
+# address it appends to X-Forwarded-For (README "Security"). Without this, one address's lockout would lock out all.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": TRUSTED_PROXY_COUNT or None}  # noqa: F405
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
