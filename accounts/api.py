@@ -9,6 +9,7 @@ from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from workflow_site.api import SHORT_TEXT
 from workflow_site.errors import NotFound
 from workflow_site.roc_calendar.serializers import ROCDateField
 
@@ -242,7 +243,7 @@ class DelegationSerializer(serializers.ModelSerializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=SHORT_TEXT)
 
 
 class DelegationViewSet(

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.models import Agency
 from reviews.models import Aggregation, PanelMember
 from workflow_site import spreadsheets
-from workflow_site.api import JSONParser  # bounded in size and depth
+from workflow_site.api import LONG_TEXT, SHORT_TEXT, JSONParser
 from workflow_site.roc_calendar.serializers import ROCDateField
 
 from . import exports, selectors, services
@@ -23,7 +23,7 @@ class CriterionSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     weight = serializers.DecimalField(max_digits=5, decimal_places=2)
     max_score = serializers.DecimalField(max_digits=6, decimal_places=2)
-    guidance = serializers.CharField(required=False, allow_blank=True, default="")
+    guidance = serializers.CharField(required=False, allow_blank=True, default="", max_length=SHORT_TEXT)
 
 
 class QuotaSerializer(serializers.Serializer):
@@ -297,6 +297,7 @@ class ProposalSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["status", "grade", "rank", "score", "screening_reason", "created_at", "updated_at"]
+        extra_kwargs = {field: {"max_length": LONG_TEXT} for field in ("summary", "problem", "approach", "benefits")}
 
     def get_fields(self):
         fields = super().get_fields()
@@ -306,12 +307,12 @@ class ProposalSerializer(serializers.ModelSerializer):
 
 
 class ProposalReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
+    reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=SHORT_TEXT)
 
 
 class ScreenSerializer(serializers.Serializer):
     passed = serializers.BooleanField()
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
+    reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=SHORT_TEXT)
 
 
 class ForwardSerializer(serializers.Serializer):
@@ -435,7 +436,7 @@ class AdoptionSerializer(serializers.ModelSerializer):
 
 class RespondSerializer(serializers.Serializer):
     response = serializers.ChoiceField(choices=Adoption.Response.choices)
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=SHORT_TEXT)
 
 
 class AdoptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -16,6 +16,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.roles import is_rdec_staff
+from workflow_site.api import LONG_TEXT, SHORT_TEXT
 from workflow_site.errors import Conflict
 
 from . import selectors, services
@@ -72,11 +73,11 @@ class ScoreSheetInputSerializer(serializers.Serializer):
         required=False,
         help_text='{criterion_code: score}; a draft may leave criteria out (null or "" clears one).',
     )
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=LONG_TEXT)
 
 
 class RecusalReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, trim_whitespace=True)
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=SHORT_TEXT)
 
 
 class ScoreSheetFilter(filters.FilterSet):
@@ -313,7 +314,7 @@ class PanelResultSerializer(serializers.ModelSerializer):
 
 class PanelSheetReasonSerializer(serializers.Serializer):
     sheet = serializers.IntegerField()
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
+    reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=SHORT_TEXT)
 
 
 class PanelReassignSerializer(PanelSheetReasonSerializer):
@@ -322,7 +323,7 @@ class PanelReassignSerializer(PanelSheetReasonSerializer):
 
 class PanelTieInputSerializer(serializers.Serializer):
     item_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, help_text="best first")
-    reason = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True, max_length=SHORT_TEXT)
 
 
 class TieResolutionSerializer(serializers.ModelSerializer):

@@ -20,6 +20,10 @@ logger = logging.getLogger(__name__)
 MAX_LIMIT = 500  # rows per page
 MAX_OFFSET = 2**31 - 1  # far past any table here, far short of PostgreSQL's bigint OFFSET
 MAX_JSON_DEPTH = 32  # the deepest body any endpoint takes is 3 levels
+# Free text taken by the API (the models' TextFields stay unbounded): a reason or a comment, and the prose of a
+# proposal or a report. Serializers pass these as max_length; a longer text is a 400 naming the field and the limit.
+SHORT_TEXT = 2_000
+LONG_TEXT = 20_000
 
 
 def too_large_body(limit: int) -> dict:

@@ -16,6 +16,7 @@ from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 
 from accounts.roles import is_rdec_staff
+from workflow_site.api import LONG_TEXT
 
 from ..models import Appraisal, AppraisalGrade, AppraisalRound
 from . import selectors, services
@@ -258,11 +259,13 @@ class SelfAssessmentSerializer(serializers.Serializer):
     score = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, coerce_to_string=False
     )
-    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=LONG_TEXT)
     self_score = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, coerce_to_string=False
     )
-    self_assessment = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    self_assessment = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=LONG_TEXT
+    )
 
     def validate(self, attrs):
         score = attrs.get("self_score", attrs.get("score"))
@@ -283,11 +286,11 @@ class AppraisalReviewSerializer(serializers.Serializer):
     score = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, coerce_to_string=False
     )
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=LONG_TEXT)
     review_score = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, coerce_to_string=False
     )
-    review_comment = serializers.CharField(required=False, allow_blank=True)
+    review_comment = serializers.CharField(required=False, allow_blank=True, max_length=LONG_TEXT)
 
     def validate(self, attrs):
         score = attrs.get("review_score", attrs.get("score"))

@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.roles import is_rdec_staff
-from workflow_site.api import JSONParser  # bounded in size and depth
+from workflow_site.api import LONG_TEXT, SHORT_TEXT, JSONParser
 
 from ..models import ControlledPlan, ProgressReport
 from . import selectors, services
@@ -57,7 +57,7 @@ class PlanImportErrorSerializer(serializers.Serializer):
 
 
 class PlanReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
+    reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=SHORT_TEXT)
 
 
 class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -169,7 +169,10 @@ class ProgressReportSerializer(serializers.ModelSerializer):
             "submitted_at",
             "opened_at",
         ]
-        extra_kwargs = {"month": {"min_value": 1, "max_value": 12}}
+        extra_kwargs = {
+            "month": {"min_value": 1, "max_value": 12},
+            **{field: {"max_length": LONG_TEXT} for field in ("narrative", "lag_reason", "remedy")},
+        }
         # A second slot for the same month is the service's 409 `duplicate_report`, not a 400.
         validators = []
 
@@ -183,7 +186,7 @@ class ProgressReportSerializer(serializers.ModelSerializer):
 
 
 class ReportReturnSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True, max_length=SHORT_TEXT)
 
 
 class ProgressReportViewSet(

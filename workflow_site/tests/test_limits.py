@@ -8,7 +8,7 @@ from django.urls import URLResolver, get_resolver
 
 from accounts.models import User
 from accounts.roles import Role
-from workflow_site.api import MAX_JSON_DEPTH, MAX_LIMIT
+from workflow_site.api import LONG_TEXT, MAX_JSON_DEPTH, MAX_LIMIT, SHORT_TEXT
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +163,71 @@ def test_a_user_created_without_is_active_is_active(admin_client):
     response = admin_client.post("/api/v1/users/", data, format="json")
     assert response.status_code == 201, response.content
     assert User.objects.get(username="plain").is_active
+
+
+def _request_schemas(schema: dict) -> dict[str, dict]:
+    """Every component a request body refers to, directly or nested, by name."""
+    components, found = schema["components"]["schemas"], {}
+    stack = [
+        media["schema"]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+        for media in operation.get("requestBody", {}).get("content", {}).values()
+    ]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "$ref" in node:
+                name = node["$ref"].rsplit("/", 1)[-1]
+                if name not in found:
+                    found[name] = components[name]
+                    stack.append(components[name])
+            else:
+                stack += list(node.values())
+        elif isinstance(node, list):
+            stack += node
+    return found
+
+
+# Credentials are not free text: Django's validators judge passwords, usernames have their column's length.
+NOT_FREE_TEXT = {"AuthToken.username", "AuthToken.password", "User.password", "PatchedUser.password"}
+
+
+def test_every_free_text_a_request_takes_has_a_length_limit(admin_client):
+    schema = admin_client.get("/api/schema/", {"format": "json"}).json()
+    unbounded = [
+        f"{name}.{field}"
+        for name, component in _request_schemas(schema).items()
+        for field, spec in component.get("properties", {}).items()
+        if spec.get("type") == "string"
+        and not spec.get("readOnly")
+        and not {"enum", "format", "pattern", "maxLength"} & set(spec)
+        and f"{name}.{field}" not in NOT_FREE_TEXT
+    ]
+    assert unbounded == []
+
+
+def test_free_text_past_its_limit_is_a_400_naming_the_field(api_client, make_user):
+    from proposals import services
+    from proposals.tests.factories import agency_people, make_round
+
+    officer = make_user(Role.RDEC_OFFICER)
+    round_ = make_round(officer)
+    services.round_open(round_id=round_.pk, actor=officer)
+    _agency, clerk, _head = agency_people("PWB")
+    api_client.force_authenticate(clerk)
+    draft = {"round": round_.pk, "title": "標題", "summary": "摘"}
+    response = api_client.post("/api/v1/proposals/", {**draft, "approach": "字" * (LONG_TEXT + 1)}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["approach"]
+    assert f"{LONG_TEXT}" in response.json()["approach"][0]
+    response = api_client.post("/api/v1/proposals/", {**draft, "approach": "字" * LONG_TEXT}, format="json")
+    assert response.status_code == 201, response.json()
+    proposal = response.json()["id"]
+    api_client.force_authenticate(officer)
+    response = api_client.post(
+        f"/api/v1/proposals/{proposal}/return/", {"reason": "理" * (SHORT_TEXT + 1)}, format="json"
+    )
+    assert response.status_code == 400
+    assert f"{SHORT_TEXT}" in response.json()["reason"][0]
