@@ -4,26 +4,36 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.permissions import BasePermission
 from viewflow.contrib.auth import AuthViewset
 
 from . import api, ui
 
 site = ui.build_site()
 
+
+class DocsAccess(BasePermission):
+    """The schema and its pages: anyone when settings.API_DOCS_PUBLIC, else signed-in users (production)."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
+
+
+docs = {"permission_classes": [DocsAccess]}
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", AuthViewset(with_profile_view=False).urls),
     path("api/v1/", include((api.api_urlpatterns(), "api"), namespace="api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/schema/", SpectacularAPIView.as_view(**docs), name="api-schema"),
+    # Split: Swagger UI's start-up script is its own request, so the page needs no inline script (workflow_site.csp).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", **docs), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", **docs), name="api-redoc"),
     *ui.public_urlpatterns(),
     path("", site.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No static() route for MEDIA_URL, not even with DEBUG: uploaded files go out only through the views that check
+# who may read them.

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, from CONTENT_SECURITY_POLICY below (workflow_site/csp.py).
+    "workflow_site.csp.ContentSecurityPolicyMiddleware",
     # Serves collected static files without a separate web server: https://whitenoise.readthedocs.io/
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /api/ bodies past the size limits below: a JSON 400 naming the limit, before CSRF or a parser reads them.
@@ -252,6 +254,36 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
+
+# Who may read /api/schema/, /api/docs/ and /api/redoc/: anyone when true, signed-in users only when false
+# (production's default; env API_DOCS_PUBLIC).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+
+# Sent on every response by workflow_site.csp. Scripts only from our own origin: no inline <script> anywhere (Swagger
+# UI is served split); the inline onclick handlers of viewflow's delete/assign/unassign/import/export pages and our
+# print page are allowed by their hashes. Styles need 'unsafe-inline': viewflow's templates carry style="" attributes
+# and Swagger UI's page an inline <style>. Images may be data: URIs (Swagger UI's and Material's icons).
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": [
+        "'self'",
+        "'unsafe-hashes'",
+        "'sha256-seD630z7277f97kwMcz927xhDjB8+HQCe4f0EztcsAU='",  # window.history.back(-1)
+        "'sha256-GdAjV6tJJrCv5L8FkbHYzJwNrscSj7aTuYJzS/C7wZY='",  # ... ;setTimeout(()=>Turbo.visit('.'), 100)
+        "'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='",  # window.print()
+    ],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'", "blob:"],  # Redoc builds its search worker from a blob
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = env.bool("CONTENT_SECURITY_POLICY_REPORT_ONLY", default=False)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "RDEC Workflow API",
     "DESCRIPTION": "研考會工作流程系統 API",

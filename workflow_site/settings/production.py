@@ -35,3 +35,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The API schema and its Swagger/Redoc pages for signed-in users only (README "Security").
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
