@@ -9,6 +9,8 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from workflow_site.filters import StrictBooleanFilter
+
 from . import selectors, services
 from .models import Notification
 
@@ -41,7 +43,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class NotificationFilter(filters.FilterSet):
-    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="true：只列未讀；false：只列已讀")
+    unread = StrictBooleanFilter(field_name="read_at", lookup_expr="isnull", label="true：只列未讀；false：只列已讀")
 
     class Meta:
         model = Notification

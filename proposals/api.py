@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.fields import SkipField
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -21,8 +22,9 @@ from .models import Adoption, Attachment, Grade, Proposal, ProposalRound
 class CriterionSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=32)
     name = serializers.CharField(max_length=200)
-    weight = serializers.DecimalField(max_digits=5, decimal_places=2)
-    max_score = serializers.DecimalField(max_digits=6, decimal_places=2)
+    # Numbers both ways: the round answers them as JSON numbers (ProposalRoundSerializer.to_representation).
+    weight = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
+    max_score = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
     guidance = serializers.CharField(required=False, allow_blank=True, default="", max_length=SHORT_TEXT)
 
 
@@ -32,12 +34,28 @@ class QuotaSerializer(serializers.Serializer):
     min_score = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
 
 
+class _ReadBackFromPanel:
+    """A round field kept on its panel: written, and answered by ProposalRoundSerializer.to_representation (so it
+    is read-write in the schema), never read off the round itself."""
+
+    def get_attribute(self, instance):
+        raise SkipField
+
+
+class PanelListField(_ReadBackFromPanel, serializers.ListField):
+    pass
+
+
+class PanelChoiceField(_ReadBackFromPanel, serializers.ChoiceField):
+    pass
+
+
 class ProposalRoundSerializer(serializers.ModelSerializer):
     submission_deadline = ROCDateField()
     scoring_deadline = ROCDateField()
     # Kept on the round's panel: written here, read back in to_representation.
-    rubric = CriterionSerializer(many=True, write_only=True)
-    aggregation = serializers.ChoiceField(choices=Aggregation.choices, default=Aggregation.MEAN, write_only=True)
+    rubric = PanelListField(child=CriterionSerializer())
+    aggregation = PanelChoiceField(choices=Aggregation.choices, default=Aggregation.MEAN)
     grade_quotas = QuotaSerializer(many=True, required=False)
     forward_grades = serializers.ListField(child=serializers.ChoiceField(choices=Grade.choices), required=False)
     min_members = serializers.IntegerField(min_value=1, default=7, write_only=True)
@@ -208,7 +226,7 @@ class ProposalRoundViewSet(
         return Response({"results": ResultSerializer(rows, many=True).data, "ties": ties})
 
     @extend_schema(responses=ResultSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain array, not a page
     def results(self, request, pk=None):
         """The finalised ranking: RDEC staff once finalised, everyone once published."""
         round_ = self.get_object()
@@ -271,6 +289,7 @@ class ProposalSerializer(serializers.ModelSerializer):
     agency = serializers.PrimaryKeyRelatedField(read_only=True)
     agency_name = serializers.CharField(source="agency.name", read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
+    grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)  # "": not graded
 
     class Meta:
         model = Proposal
@@ -427,6 +446,7 @@ class ProposalViewSet(
 
 class AdoptionSerializer(serializers.ModelSerializer):
     proposal_title = serializers.CharField(source="proposal.title", read_only=True)
+    response = serializers.ChoiceField(choices=Adoption.Response.choices, allow_blank=True, read_only=True)  # "": open
 
     class Meta:
         model = Adoption

@@ -370,7 +370,7 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     # -- reads
 
     @extend_schema(responses=PanelMemberProgressSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain array, not a page
     def progress(self, request, pk=None):
         """Per member: sheets submitted, recused, remaining, and whether late (RDEC staff and the chair)."""
         panel = self.get_object()
@@ -378,7 +378,7 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return Response(PanelMemberProgressSerializer(selectors.panel_progress(panel), many=True).data)
 
     @extend_schema(responses=PanelSheetSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain array, not a page
     def sheets(self, request, pk=None):
         """Every sheet's state (no scores), for picking one to reopen, reinstate or reassign (staff, chair)."""
         panel = self.get_object()
@@ -409,7 +409,7 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return Response(PanelPreviewSerializer({"items": items, "ties": ties}).data)
 
     @extend_schema(responses=PanelResultSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain array, not a page
     def results(self, request, pk=None):
         """The finalised ranks and grades with anonymised reviewer totals; 409 `panel_not_finalised` before."""
         panel = self.get_object()

@@ -32,8 +32,8 @@ def _plain(value):
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": "^(excellent|a|b|c)?$",
-        "description": "excellent 優等, a 甲等, b 乙等, c 丙等 (empty: not graded yet)",
+        "pattern": "^(excellent|a|b|c)$",
+        "description": "excellent 優等, a 甲等, b 乙等, c 丙等",
     }
 )
 class AppraisalGradeField(serializers.ChoiceField):

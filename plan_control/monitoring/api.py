@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts.roles import is_rdec_staff
 from workflow_site.api import LONG_TEXT, SHORT_TEXT, JSONParser
+from workflow_site.filters import StrictFilterSet
 
 from ..models import ControlledPlan, ProgressReport
 from . import selectors, services
@@ -51,9 +52,20 @@ class PlanImportResultSerializer(serializers.Serializer):
 
 
 class PlanImportErrorSerializer(serializers.Serializer):
+    """The import's 400, one of three shapes: `errors` (bad rows), `file`/`year` (a file that cannot be read or is
+    too large, a bad year), or `detail` and `code` `request_too_large` with `limit` (a body past the upload limit)."""
+
     errors = inline_serializer(
-        "PlanImportRowError", {"row": serializers.IntegerField(), "message": serializers.CharField()}, many=True
+        "PlanImportRowError",
+        {"row": serializers.IntegerField(), "message": serializers.CharField()},
+        many=True,
+        required=False,
     )
+    file = serializers.ListField(child=serializers.CharField(), required=False)
+    year = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)
+    limit = serializers.IntegerField(required=False)
 
 
 class PlanReasonSerializer(serializers.Serializer):
@@ -81,7 +93,9 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_(self, request):
         """Import a year's plans from a spreadsheet (columns code, agency_code, title, budget, m1..m12), all or
-        nothing: 400 `{"errors": [{"row", "message"}]}` lists every bad row and nothing is saved. RDEC officers."""
+        nothing: 400 `{"errors": [{"row", "message"}]}` lists every bad row and nothing is saved; a file that cannot
+        be read, has too many rows or columns, or a bad year is a 400 `{"file": [...]}` / `{"year": [...]}`, a body
+        past the upload limit `{"detail", "code": "request_too_large", "limit"}`. RDEC officers."""
         payload = PlanImportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -129,7 +143,9 @@ class ProgressReportSerializer(serializers.ModelSerializer):
         min_value=0,
         max_value=100,
     )
-    lag_points = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False, read_only=True)
+    lag_points = serializers.DecimalField(
+        max_digits=6, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+    )  # null until submitted
     overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -185,6 +201,14 @@ class ProgressReportSerializer(serializers.ModelSerializer):
         return fields
 
 
+class ProgressReportFilter(StrictFilterSet):
+    """`?lagging=bogus` is a 400, not the unfiltered list."""
+
+    class Meta:
+        model = ProgressReport
+        fields = ["year", "month", "status", "plan", "agency", "lagging"]
+
+
 class ReportReturnSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, max_length=SHORT_TEXT)
 
@@ -200,7 +224,7 @@ class ProgressReportViewSet(
     `duplicate_report`), the agency fills in its figures (`PATCH`) and submits, RDEC accepts or returns."""
 
     serializer_class = ProgressReportSerializer
-    filterset_fields = ["year", "month", "status", "plan", "agency", "lagging"]
+    filterset_class = ProgressReportFilter
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
