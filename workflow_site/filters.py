@@ -31,3 +31,10 @@ class StrictFilterSet(filters.FilterSet):
             if spec.get("filter_class") is filters.BooleanFilter
         },
     }
+
+
+class StrictFilterBackend(filters.DjangoFilterBackend):
+    """The project's filter backend (REST_FRAMEWORK's DEFAULT_FILTER_BACKENDS): the filtersets it builds from a
+    view's `filterset_fields` are StrictFilterSets, so every list refuses a boolean it does not understand."""
+
+    filterset_base = StrictFilterSet

@@ -242,7 +242,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "PAGE_SIZE": 100,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["workflow_site.filters.StrictFilterBackend"],
     # ApplicationError -> 400/403/404/409 in one place.
     "EXCEPTION_HANDLER": "workflow_site.api.exception_handler",
     # Per-process unless CACHE_URL is shared; 429 with Retry-After. POST auth/token/ has its own stricter scope.
