@@ -8,14 +8,16 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from workflow_site.errors import NotFound, PermissionDenied
 from workflow_site.permissions import require
-from workflow_site.transitions import apply_transition
+from workflow_site.transitions import apply_transition, log_event
 
+from . import delegation_checks
 from .models import Agency, Delegation, User
-from .roles import ROLE_CODES, Role, user_roles
+from .roles import ROLE_CODES, Role, is_rdec_staff, user_roles
 
 
 def _set_roles(user: User, roles: list[str]) -> None:
@@ -114,22 +116,96 @@ def user_update(*, actor, user_id: int, roles: list[str] | None = None, password
     return user
 
 
+# Who may stand in for whom (職務代理人): for each role of the principal that can be delegated, the roles a
+# substitute may hold to do that work. A principal's other roles (reviewer, applicant) are personal and never pass.
+DELEGABLE_WORK: dict[str, frozenset[str]] = {
+    Role.AGENCY_CLERK: frozenset({Role.AGENCY_CLERK, Role.AGENCY_HEAD}),
+    Role.AGENCY_HEAD: frozenset({Role.AGENCY_HEAD, Role.AGENCY_CLERK}),
+    Role.RDEC_OFFICER: frozenset({Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR}),
+    Role.RDEC_SUPERVISOR: frozenset({Role.RDEC_SUPERVISOR, Role.RDEC_OFFICER}),
+    Role.ADMIN: frozenset({Role.ADMIN}),
+}
+
+
+def _delegation_refusals(*, actor, user: User, substitute: User, starts, reason: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if starts and starts < timezone.localdate():
+        errors.setdefault("starts", []).append(_("代理起日不得早於今日。"))
+    principal_roles = user_roles(user)
+    substitute_roles = user_roles(substitute)
+    work = [role for role in sorted(principal_roles) if role in DELEGABLE_WORK]
+    if not work:
+        errors.setdefault("user", []).append(_("此使用者的角色不得指定職務代理人。"))
+    elif any(not (DELEGABLE_WORK[role] & substitute_roles) for role in work):
+        errors.setdefault("substitute", []).append(_("代理人的角色無法執行請假人的業務。"))
+    if is_rdec_staff(user):
+        same_agency = is_rdec_staff(substitute)
+    else:
+        same_agency = bool(user.agency_id) and user.agency_id == substitute.agency_id
+    if not same_agency:
+        if Role.RDEC_SUPERVISOR not in user_roles(actor):
+            errors.setdefault("substitute", []).append(_("代理人必須與請假人同一機關。"))
+        elif not (reason or "").strip():
+            errors.setdefault("reason", []).append(_("跨機關指定職務代理人須填寫事由。"))
+    messages = delegation_checks.refusals(substitute, user)
+    if messages:
+        errors.setdefault("substitute", []).extend(messages)
+    return errors
+
+
 @transaction.atomic
 def delegation_create(
     *, actor, user: User, substitute: User, starts: datetime.date, ends: datetime.date, reason: str
 ) -> Delegation:
-    """Name an acting substitute for `user` between two dates: the user, their agency head or an admin may."""
-    allowed = (
-        actor is None
-        or actor.pk == user.pk
-        or Role.ADMIN in user_roles(actor)
-        or (Role.AGENCY_HEAD in user_roles(actor) and actor.agency_id and actor.agency_id == user.agency_id)
-    )
-    if not allowed:
-        raise PermissionDenied()
+    """Name an acting substitute for `user` between two dates.
+
+    Who may create (else 403): the user themself, their agency head, an RDEC supervisor or an admin
+    (`actor=None`, the system, is trusted and bypasses the rules below; only seeders and data fixes use it).
+
+    The substitute must (else 400, `{field: [message]}`):
+    - start today or later (Asia/Taipei): no backdated start (`starts`);
+    - do the principal's work, per `DELEGABLE_WORK` (`substitute`):
+
+      principal role    substitute holds one of
+      agency_clerk      agency_clerk, agency_head
+      agency_head       agency_head, agency_clerk
+      rdec_officer      rdec_officer, rdec_supervisor
+      rdec_supervisor   rdec_supervisor, rdec_officer
+      admin             admin
+      (reviewer and applicant are personal: a user with no delegable role gets no substitute, `user`);
+
+    - belong to the principal's agency (for RDEC staff: be RDEC staff), unless an RDEC supervisor creates it with a
+      reason (`substitute`, `reason`);
+    - pass every check other apps registered in `accounts.delegation_checks` (reviews: not a reviewer on a panel
+      still judging the principal's agency) (`substitute`).
+
+    The creation is logged (TransitionLog "create", "" -> in_force).
+    """
+    if actor is not None:
+        actor_roles = user_roles(actor)
+        allowed = (
+            actor.pk == user.pk
+            or Role.ADMIN in actor_roles
+            or Role.RDEC_SUPERVISOR in actor_roles
+            or (Role.AGENCY_HEAD in actor_roles and actor.agency_id and actor.agency_id == user.agency_id)
+        )
+        if not allowed:
+            raise PermissionDenied()
     delegation = Delegation(user=user, substitute=substitute, starts=starts, ends=ends, reason=reason, created_by=actor)
-    delegation.full_clean()
+    errors: dict[str, list[str]] = {}
+    try:
+        delegation.full_clean()
+    except ValidationError as exc:
+        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
+    if actor is not None and user.pk and substitute.pk and user.pk != substitute.pk:
+        for field, messages in _delegation_refusals(
+            actor=actor, user=user, substitute=substitute, starts=starts, reason=reason
+        ).items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
     delegation.save()
+    log_event(delegation, "create", source="", target=delegation.status, actor=actor, reason=reason)
     return delegation
 
 

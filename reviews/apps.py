@@ -13,6 +13,12 @@ class ReviewsConfig(AppConfig):
 
         registry.register(SOURCE)
 
+        from accounts import delegation_checks
+
+        from .selectors import delegation_refusals
+
+        delegation_checks.register(delegation_refusals)
+
         from workflow_site import api, ui
 
         api.register("reviews.api")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Avg, Count, DecimalField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 
 from accounts.roles import is_rdec_staff
 
@@ -148,3 +149,15 @@ def panel_evaluation(panel: Panel) -> Evaluation:
 
 def panel_outcome(panel: Panel) -> scoring.Outcome:
     return panel_evaluation(panel).outcome
+
+
+def delegation_refusals(substitute, principal) -> list[str]:
+    """accounts.delegation_checks: a reviewer on a panel still judging the principal's agency may not act for it."""
+    if not principal.agency_id:
+        return []
+    judging = PanelMember.objects.filter(user=substitute, panel__items__agency_id=principal.agency_id).exclude(
+        panel__status=Panel.Status.FINALISED
+    )
+    if judging.exists():
+        return [_("代理人為審查該機關之評審委員，不得擔任職務代理人。")]
+    return []

@@ -157,9 +157,10 @@ def test_delegation_api_revoke_then_409_and_others_see_404(api_client, make_user
     assert api_client.post(f"/api/v1/delegations/{fresh.pk}/revoke/").status_code == 403
 
 
-def test_delegation_api_accepts_roc_dates(api_client):
-    user = UserFactory()
-    substitute = UserFactory(agency=user.agency)
+@time_machine.travel(datetime.datetime(2026, 11, 26, 1, 0, tzinfo=datetime.UTC), tick=False)
+def test_delegation_api_accepts_roc_dates(api_client, make_user):
+    user = make_user(Role.AGENCY_CLERK)
+    substitute = make_user(Role.AGENCY_CLERK, agency=user.agency)
     api_client.force_authenticate(user)
     response = api_client.post(
         "/api/v1/delegations/",
