@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
@@ -35,8 +36,36 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
+class DelegationAdminForm(forms.ModelForm):
+    """Runs the service's rules (services.delegation_validate) so that a refused substitute shows on the form."""
+
+    request = None  # set by DelegationAdmin.get_form
+
+    class Meta:
+        model = Delegation
+        fields = ["user", "substitute", "starts", "ends", "reason"]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or self.request is None:
+            return data
+        try:
+            services.delegation_validate(
+                actor=self.request.user,
+                user=data["user"],
+                substitute=data["substitute"],
+                starts=data["starts"],
+                ends=data["ends"],
+                reason=data["reason"],
+            )
+        except ApplicationError as exc:
+            raise ValidationError(exc.message) from exc
+        return data
+
+
 @admin.register(Delegation)
 class DelegationAdmin(admin.ModelAdmin):
+    form = DelegationAdminForm
     list_display = ("user", "substitute", "starts", "ends", "status", "reason")
     list_filter = ("status",)
     search_fields = ("user__username", "user__display_name", "substitute__username", "substitute__display_name")
@@ -44,6 +73,10 @@ class DelegationAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "substitute")
     readonly_fields = ("status", "created_by", "created_at")
     actions = ["revoke_selected"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Delegations change only through the revoke transition, which is logged.

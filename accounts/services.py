@@ -153,6 +153,37 @@ def _delegation_refusals(*, actor, user: User, substitute: User, starts, reason:
     return errors
 
 
+def delegation_validate(
+    *, actor, user: User, substitute: User, starts: datetime.date, ends: datetime.date, reason: str
+) -> Delegation:
+    """The unsaved delegation `delegation_create` would write, or PermissionDenied / ValidationError by field
+    (the admin form asks this first so that a refusal shows on the form)."""
+    if actor is not None:
+        actor_roles = user_roles(actor)
+        allowed = (
+            actor.pk == user.pk
+            or Role.ADMIN in actor_roles
+            or Role.RDEC_SUPERVISOR in actor_roles
+            or (Role.AGENCY_HEAD in actor_roles and actor.agency_id and actor.agency_id == user.agency_id)
+        )
+        if not allowed:
+            raise PermissionDenied()
+    delegation = Delegation(user=user, substitute=substitute, starts=starts, ends=ends, reason=reason, created_by=actor)
+    errors: dict[str, list[str]] = {}
+    try:
+        delegation.full_clean()
+    except ValidationError as exc:
+        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
+    if actor is not None and user.pk and substitute.pk and user.pk != substitute.pk:
+        for field, messages in _delegation_refusals(
+            actor=actor, user=user, substitute=substitute, starts=starts, reason=reason
+        ).items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    return delegation
+
+
 @transaction.atomic
 def delegation_create(
     *, actor, user: User, substitute: User, starts: datetime.date, ends: datetime.date, reason: str
@@ -181,29 +212,9 @@ def delegation_create(
 
     The creation is logged (TransitionLog "create", "" -> in_force).
     """
-    if actor is not None:
-        actor_roles = user_roles(actor)
-        allowed = (
-            actor.pk == user.pk
-            or Role.ADMIN in actor_roles
-            or Role.RDEC_SUPERVISOR in actor_roles
-            or (Role.AGENCY_HEAD in actor_roles and actor.agency_id and actor.agency_id == user.agency_id)
-        )
-        if not allowed:
-            raise PermissionDenied()
-    delegation = Delegation(user=user, substitute=substitute, starts=starts, ends=ends, reason=reason, created_by=actor)
-    errors: dict[str, list[str]] = {}
-    try:
-        delegation.full_clean()
-    except ValidationError as exc:
-        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
-    if actor is not None and user.pk and substitute.pk and user.pk != substitute.pk:
-        for field, messages in _delegation_refusals(
-            actor=actor, user=user, substitute=substitute, starts=starts, reason=reason
-        ).items():
-            errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    delegation = delegation_validate(
+        actor=actor, user=user, substitute=substitute, starts=starts, ends=ends, reason=reason
+    )
     delegation.save()
     log_event(delegation, "create", source="", target=delegation.status, actor=actor, reason=reason)
     return delegation

@@ -185,3 +185,19 @@ def test_revoke_is_logged(api_client, make_user, clerk, agency):
     assert api_client.post(f"/api/v1/delegations/{created['id']}/revoke/", {"reason": "提前返回"}).status_code == 200
     log = TransitionLog.objects.get(transition="revoke", object_id=created["id"], content_type__model="delegation")
     assert (log.source, log.target, log.actor, log.reason) == ("in_force", "revoked", clerk, "提前返回")
+
+
+def test_admin_form_applies_the_same_rules(client, make_user, clerk, agency):
+    admin_user = make_user(Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    stranger = make_user(Role.AGENCY_CLERK, agency=AgencyFactory())
+    form = {"user": clerk.pk, "starts": "2026-11-26", "ends": "2026-11-30", "reason": "病假"}
+    refused = client.post("/admin/accounts/delegation/add/", {**form, "substitute": stranger.pk})
+    assert refused.status_code == 200
+    assert "代理人必須與請假人同一機關。" in refused.content.decode()
+    assert not Delegation.objects.exists()
+    colleague = make_user(Role.AGENCY_CLERK, agency=agency)
+    granted = client.post("/admin/accounts/delegation/add/", {**form, "substitute": colleague.pk})
+    assert granted.status_code == 302
+    delegation = Delegation.objects.get()
+    assert create_logs().get(object_id=delegation.pk).actor == admin_user
