@@ -232,7 +232,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, with the error answers (400/401/403/404/409/429) documented too.
+    "DEFAULT_SCHEMA_CLASS": "workflow_site.schema.AutoSchema",
     # ?limit= 1..500 and ?offset= bounded: anything else a 400 (workflow_site.api.LimitOffsetPagination).
     "DEFAULT_PAGINATION_CLASS": "workflow_site.api.LimitOffsetPagination",
     # JSON bodies bounded in size and depth like forms (workflow_site.api.JSONParser).
