@@ -8,8 +8,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, pagination, parsers, status
 from rest_framework.response import Response
 
@@ -166,6 +167,16 @@ def _request_limit_body(exc) -> dict:
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return {"detail": _("檔案數超過上限 %(n)d 個。") % {"n": limit}, "code": "request_too_large", "limit": limit}
     return too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+def not_found(request, exception):
+    """The site's 404 (`handler404`): under /api/ the API's JSON even where no route matches (an id that is not a
+    number, a misspelt path), as a client parsing the answer expects; elsewhere Django's page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse(
+            {"detail": str(exceptions.NotFound.default_detail)}, status=404, json_dumps_params={"ensure_ascii": False}
+        )
+    return defaults.page_not_found(request, exception)
 
 
 _api_modules: list[str] = []

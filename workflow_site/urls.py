@@ -35,5 +35,8 @@ urlpatterns = [
     path("", site.urls),
 ]
 
+# An unrouted /api/ URL answers the API's JSON 404, not an HTML page.
+handler404 = "workflow_site.api.not_found"
+
 # No static() route for MEDIA_URL, not even with DEBUG: uploaded files go out only through the views that check
 # who may read them.
