@@ -35,7 +35,14 @@ class ScoreSheetSerializer(serializers.ModelSerializer):
     round = serializers.IntegerField(source="panel.round_id", read_only=True)
     item_title = serializers.CharField(source="item.title", read_only=True)
     scores = serializers.SerializerMethodField()
-    total = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False, read_only=True)
+    total = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text="Null until the sheet is submitted.",
+    )
     agency = serializers.SerializerMethodField()
 
     class Meta:
