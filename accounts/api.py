@@ -119,7 +119,9 @@ class UserViewSet(
 
 
 class MeSerializer(serializers.ModelSerializer):
-    agency = AgencySerializer(read_only=True)
+    agency = AgencySerializer(
+        read_only=True, allow_null=True, help_text="Null for a user of no agency (an external reviewer)."
+    )
     roles = serializers.SerializerMethodField()
     acting_for = serializers.SerializerMethodField()
 
