@@ -307,6 +307,7 @@ class ReviewerTotalSerializer(serializers.Serializer):
 class PanelResultSerializer(serializers.ModelSerializer):
     title = serializers.CharField(source="item.title")
     score = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False, allow_null=True)
+    grade = serializers.CharField(read_only=True, help_text="The grade band's code; empty when the item got no grade.")
     reviewer_totals = serializers.SerializerMethodField()
 
     class Meta:
