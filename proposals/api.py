@@ -13,6 +13,7 @@ from reviews.models import Aggregation, PanelMember
 from workflow_site import spreadsheets
 from workflow_site.api import LONG_TEXT, SHORT_TEXT, JSONParser
 from workflow_site.roc_calendar.serializers import ROCDateField
+from workflow_site.schema import STAGE_CONFLICT
 
 from . import exports, selectors, services
 from .errors import Code
@@ -194,10 +195,13 @@ class ProposalRoundViewSet(
         )
 
     @extend_schema(
-        responses=inline_serializer(
-            "RoundPreview",
-            {"results": ResultSerializer(many=True), "ties": serializers.ListField(child=serializers.DictField())},
-        )
+        responses={
+            200: inline_serializer(
+                "RoundPreview",
+                {"results": ResultSerializer(many=True), "ties": serializers.ListField(child=serializers.DictField())},
+            ),
+            409: STAGE_CONFLICT,
+        }
     )
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
@@ -225,7 +229,7 @@ class ProposalRoundViewSet(
         ]
         return Response({"results": ResultSerializer(rows, many=True).data, "ties": ties})
 
-    @extend_schema(responses=ResultSerializer(many=True))
+    @extend_schema(responses={200: ResultSerializer(many=True), 409: STAGE_CONFLICT})
     @action(detail=True, methods=["get"], pagination_class=None)  # a plain array, not a page
     def results(self, request, pk=None):
         """The finalised ranking: RDEC staff once finalised, everyone once published."""
@@ -257,7 +261,7 @@ class ProposalRoundViewSet(
                 },
             )
         ],
-        responses={(200, media_type): bytes for media_type in spreadsheets.FORMATS.values()},
+        responses={**{(200, media_type): bytes for media_type in spreadsheets.FORMATS.values()}, 409: STAGE_CONFLICT},
     )
     @action(
         detail=True,

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from accounts.roles import is_rdec_staff
 from workflow_site.api import LONG_TEXT, SHORT_TEXT
 from workflow_site.errors import Conflict
+from workflow_site.schema import STAGE_CONFLICT
 
 from . import selectors, services
 from .errors import Code
@@ -394,7 +395,7 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         sheets = ScoreSheet.objects.filter(panel=panel).select_related("item", "member__user").order_by("pk")
         return Response(PanelSheetSerializer(sheets, many=True).data)
 
-    @extend_schema(responses=PanelPreviewSerializer)
+    @extend_schema(responses={200: PanelPreviewSerializer, 409: STAGE_CONFLICT})
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         """Provisional ranks and grades, with the ties the chair must order; 409 `panel_not_closed` before close."""
@@ -416,7 +417,7 @@ class PanelViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         ties = [{"grade": t.grade, "seats": t.seats, "items": t.item_ids} for t in evaluation.outcome.ties]
         return Response(PanelPreviewSerializer({"items": items, "ties": ties}).data)
 
-    @extend_schema(responses=PanelResultSerializer(many=True))
+    @extend_schema(responses={200: PanelResultSerializer(many=True), 409: STAGE_CONFLICT})
     @action(detail=True, methods=["get"], pagination_class=None)  # a plain array, not a page
     def results(self, request, pk=None):
         """The finalised ranks and grades with anonymised reviewer totals; 409 `panel_not_finalised` before."""

@@ -3,20 +3,22 @@ every status code the API gives being listed with its body. The shapes are workf
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
-ERROR = ResolvedComponent(
-    name="Error",
-    type=ResolvedComponent.SCHEMA,
-    object="Error",
-    schema={
-        "type": "object",
-        "description": "A refusal: `detail` in Traditional Chinese; `code` (workflow_site.errors and the apps' "
-        "`Code`s) when the service layer refused, with any details the code carries.",
-        "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
-        "required": ["detail"],
-        "additionalProperties": True,
-    },
-)
+
+class ErrorSerializer(serializers.Serializer):
+    """A refusal: `detail` in Traditional Chinese; `code` (workflow_site.errors and the apps' `Code`s) when the service
+    layer refused, with any details the code carries."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+# For a read that has nothing to show before its stage (results before finalising): `@extend_schema(responses={200:
+# ..., 409: STAGE_CONFLICT})`.
+STAGE_CONFLICT = OpenApiResponse(ErrorSerializer, description="Not at this stage yet; `code` says which.")
+
 VALIDATION_ERROR = ResolvedComponent(
     name="ValidationError",
     type=ResolvedComponent.SCHEMA,
@@ -43,19 +45,20 @@ class AutoSchema(SpectacularAutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        error = self.resolve_serializer(ErrorSerializer, "response")
         errors = {}
         takes_query = any(p["in"] == "query" for p in operation.get("parameters", []))
         if takes_query or "requestBody" in operation or self.method in UNSAFE:
             errors["400"] = ("The input was refused; see the messages.", VALIDATION_ERROR)
         if self.view.get_authenticators():
-            errors["401"] = ("Not signed in, or the token has expired or was revoked.", ERROR)
-            errors["403"] = ("Signed in, but not allowed to do this.", ERROR)
+            errors["401"] = ("Not signed in, or the token has expired or was revoked.", error)
+            errors["403"] = ("Signed in, but not allowed to do this.", error)
         if "{" in path:
-            errors["404"] = ("No such object, or one the caller may not see.", ERROR)
+            errors["404"] = ("No such object, or one the caller may not see.", error)
         if self.method in UNSAFE:
-            errors["409"] = ("Not now: the object is in another state, or changed meanwhile.", ERROR)
+            errors["409"] = ("Not now: the object is in another state, or changed meanwhile.", error)
         if self.view.get_throttles():
-            errors["429"] = ("Too many requests; see the Retry-After header.", ERROR)
+            errors["429"] = ("Too many requests; see the Retry-After header.", error)
         for status, (description, component) in errors.items():
             if status not in operation["responses"]:
                 registry.register_on_missing(component)
