@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from workflow_site import notices
 from workflow_site.errors import NotFound, PermissionDenied
 from workflow_site.permissions import require
+from workflow_site.roc_calendar.roc import format_roc_date
 from workflow_site.transitions import apply_transition, log_event
 
 from . import delegation_checks
@@ -210,22 +212,60 @@ def delegation_create(
     - pass every check other apps registered in `accounts.delegation_checks` (reviews: not a reviewer on a panel
       still judging the principal's agency) (`substitute`).
 
-    The creation is logged (TransitionLog "create", "" -> in_force).
+    The creation is logged (TransitionLog "create", "" -> in_force), and the principal and the substitute are
+    notified (in the system and by e-mail, after the commit).
     """
     delegation = delegation_validate(
         actor=actor, user=user, substitute=substitute, starts=starts, ends=ends, reason=reason
     )
     delegation.save()
     log_event(delegation, "create", source="", target=delegation.status, actor=actor, reason=reason)
+    _notify_delegation(delegation, actor, revoked=False)
     return delegation
+
+
+def _notify_delegation(delegation: Delegation, actor, *, revoked: bool) -> None:
+    """Tell both people: the substitute gains (or loses) the principal's rights, the principal learns who acts."""
+    principal, substitute = delegation.user, delegation.substitute
+    by = str(actor) if actor is not None else _("系統")
+    period = _("%(starts)s 至 %(ends)s") % {
+        "starts": format_roc_date(delegation.starts),
+        "ends": format_roc_date(delegation.ends),
+    }
+    facts = {"by": by, "principal": principal, "substitute": substitute, "period": period, "reason": delegation.reason}
+    if revoked:
+        subject = _("【職務代理】%(substitute)s 代理 %(principal)s 職務（%(period)s）已撤銷") % facts
+        to_substitute = to_principal = (
+            _("%(by)s 已撤銷 %(substitute)s 於 %(period)s 代理 %(principal)s 職務的指定，即日起不再以其權限辦理。")
+            % facts
+        )
+    else:
+        subject = _("【職務代理】%(substitute)s 將於 %(period)s 代理 %(principal)s 的職務") % facts
+        to_substitute = (
+            _(
+                "%(by)s 指定您於 %(period)s 代理 %(principal)s 的職務（事由：%(reason)s）。代理期間您可以其權限辦理其"
+                "業務，其提醒通知也會寄給您。"
+            )
+            % facts
+        )
+        to_principal = (
+            _(
+                "%(by)s 指定 %(substitute)s 於 %(period)s 代理您的職務（事由：%(reason)s）。如非您所知悉，"
+                "請洽單位主管或研考會。"
+            )
+            % facts
+        )
+    notices.send(recipient_ids=[substitute.pk], subject=subject, body=to_substitute, item=delegation, url="/")
+    notices.send(recipient_ids=[principal.pk], subject=subject, body=to_principal, item=delegation, url="/")
 
 
 @transaction.atomic
 def delegation_revoke(*, delegation_id: int, actor, reason: str = "") -> Delegation:
-    """Transition in_force -> revoked; the substitute loses the rights at once."""
+    """Transition in_force -> revoked; the substitute loses the rights at once; both people are notified."""
     try:
-        delegation = Delegation.objects.select_related("user").get(pk=delegation_id)
+        delegation = Delegation.objects.select_related("user", "substitute").get(pk=delegation_id)
     except Delegation.DoesNotExist as exc:
         raise NotFound() from exc
     apply_transition(delegation, "revoke", actor=actor, reason=reason)
+    _notify_delegation(delegation, actor, revoked=True)
     return delegation

@@ -13,7 +13,11 @@ class NotificationsConfig(AppConfig):
 
         todo.register(todo_items)
 
-        from workflow_site import api, ui
+        from workflow_site import api, notices, ui
+
+        from .services import notice_deliver
+
+        notices.register(notice_deliver)
 
         api.register("notifications.api")
         ui.register(prefix="notifications/", urls="notifications.urls")

@@ -120,12 +120,16 @@ class NotificationPreference(models.Model):
         return str(self.user)
 
 
+NOTICE_KIND = "notice"  # the `kind` of every notice; no deadline source has it, so a notice is never cancelled
+
+
 class Notification(StatefulModel):
     """One reminder to one person on one channel: the row is also the proof that notice was given."""
 
     class Purpose(models.TextChoices):
         REMINDER = "reminder", _("提醒")
         ESCALATION = "escalation", _("逾期通知主管")
+        NOTICE = "notice", _("事項通知")
 
     class State(models.TextChoices):
         PENDING = "pending", _("待寄送")
@@ -151,7 +155,10 @@ class Notification(StatefulModel):
     kind = models.CharField(_("期限類別"), max_length=64)
     item_title = models.CharField(_("事項"), max_length=300)
     url = models.CharField(_("連結"), max_length=500)
-    rule = models.ForeignKey(ReminderRule, verbose_name=_("規則"), on_delete=models.PROTECT, related_name="+")
+    # None for a notice (`Purpose.NOTICE`): sent once because something happened, not by a rule.
+    rule = models.ForeignKey(
+        ReminderRule, verbose_name=_("規則"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     purpose = models.CharField(_("性質"), max_length=16, choices=Purpose.choices, default=Purpose.REMINDER)
     offset = models.SmallIntegerField(_("提醒時點"))
     due_date = models.DateField(_("期限"))

@@ -10,8 +10,15 @@ def scan_deadlines() -> dict:
     """Beat, every 15 minutes: create the due reminders and enqueue their e-mails."""
     result = services.deadline_scan()  # durable: committed when it returns
     for batch in result.enqueued:
-        send_notifications.delay(batch)
+        services.outbox_enqueue(batch)  # a broker gone in between leaves the batch to the sweep
     return {"created": result.created, "enqueued": result.enqueued_count}
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Beat, every minute: enqueue the e-mails whose enqueue failed (broker down at the time) or was lost."""
+    batches = services.outbox_sweep()
+    return sum(len(batch) for batch in batches if services.outbox_enqueue(batch))
 
 
 @shared_task(bind=True)

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Agency
 from accounts.roles import Role, user_roles
+from accounts.selectors import users_by_agency
 from reviews import services as review_services
 from reviews.models import Panel, PanelMember, ReviewItem
+from workflow_site import notices
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import add_working_days, today
@@ -265,24 +267,61 @@ def _transition(proposal_id: int, name: str, *, actor, reason: str = "", kwargs=
     return proposal
 
 
+def _notify(proposal: Proposal, recipient_ids, subject: str, body: str, reason: str = "") -> None:
+    """A notice about `proposal`: `subject` and `body` may name %(title)s and %(agency)s; `reason` is the person's
+    own words, appended as typed."""
+    facts = {"title": proposal.title, "agency": proposal.agency}
+    notices.send(
+        recipient_ids=recipient_ids,
+        subject=subject % facts,
+        body=body % facts + reason,
+        item=proposal,
+        url=f"/proposals/{proposal.pk}/",
+    )
+
+
 @transaction.atomic
 def proposal_submit(*, proposal_id: int, actor) -> Proposal:
-    """draft -> pending_approval: to the agency's head for sign-off (409 `round_not_open` once the round closed)."""
-    return _transition(proposal_id, "submit", actor=actor)
+    """draft -> pending_approval: to the agency's head for sign-off (409 `round_not_open` once the round closed).
+    The agency's heads are notified at once (the sign-off reminders follow its deadline)."""
+    proposal = _transition(proposal_id, "submit", actor=actor)
+    heads = users_by_agency([proposal.agency_id], Role.AGENCY_HEAD).get(proposal.agency_id, ())
+    _notify(
+        proposal,
+        heads,
+        _("【待核定】提案「%(title)s」待您核定"),
+        _("%(agency)s的提案「%(title)s」已由承辦人送出，待您核定後送研考會。"),
+    )
+    return proposal
 
 
 @transaction.atomic
 def proposal_approve(*, proposal_id: int, actor) -> Proposal:
-    """pending_approval -> submitted: the head signs off and the proposal reaches RDEC."""
-    return _transition(proposal_id, "approve", actor=actor)
+    """pending_approval -> submitted: the head signs off and the proposal reaches RDEC; its author gets the receipt."""
+    proposal = _transition(proposal_id, "approve", actor=actor)
+    _notify(
+        proposal,
+        [proposal.created_by_id],
+        _("【收件通知】提案「%(title)s」已送達研考會"),
+        _("您撰寫的提案「%(title)s」已經單位主管核定，並已送達研考會，後續審查結果將另行通知。"),
+    )
+    return proposal
 
 
 @transaction.atomic
 def proposal_return(*, proposal_id: int, actor, reason: str) -> Proposal:
-    """pending_approval -> draft, with the head's reason."""
+    """pending_approval -> draft, with the head's reason, which its author is told."""
     if not reason.strip():
         raise ValidationError({"reason": [_("請說明退回理由。")]})
-    return _transition(proposal_id, "return_to_draft", actor=actor, reason=reason)
+    proposal = _transition(proposal_id, "return_to_draft", actor=actor, reason=reason)
+    _notify(
+        proposal,
+        [proposal.created_by_id],
+        _("【退回】提案「%(title)s」已退回修改"),
+        _("您撰寫的提案「%(title)s」已由單位主管退回修改，理由："),
+        reason,
+    )
+    return proposal
 
 
 @transaction.atomic

@@ -98,7 +98,8 @@ def apply_transition(
         obj, name, source=source, target=getattr(obj, field_name), actor=actor, acting_for=acting_for, reason=reason
     )
     for hook in on_commit:
-        transaction.on_commit(hook)
+        # robust: a side effect that fails (the broker down) is logged; it cannot undo the committed change.
+        transaction.on_commit(hook, robust=True)
     return log
 
 
@@ -200,7 +201,8 @@ def apply_bulk_transition(
         _log_from_query(in_source, content_type, name, source, target, actor, acting_for, reason, now)
         in_source.update(**{field.attname: target}, **(also_set or {}))
     for hook in on_commit:
-        transaction.on_commit(hook)
+        # robust: a side effect that fails (the broker down) is logged; it cannot undo the committed change.
+        transaction.on_commit(hook, robust=True)
     return len(rows)
 
 

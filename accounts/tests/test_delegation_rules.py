@@ -201,3 +201,47 @@ def test_admin_form_applies_the_same_rules(client, make_user, clerk, agency):
     assert granted.status_code == 302
     delegation = Delegation.objects.get()
     assert create_logs().get(object_id=delegation.pk).actor == admin_user
+
+
+def notices_to(user):
+    from notifications.models import Notification
+
+    return Notification.objects.filter(recipient=user, purpose="notice").order_by("channel")
+
+
+def test_principal_and_substitute_are_told_in_the_system_and_by_email(
+    api_client, make_user, clerk, agency, django_capture_on_commit_callbacks
+):
+    clerk.email, clerk.display_name = "clerk@tb.gov.tw", "王承辦"
+    clerk.save()
+    colleague = make_user(Role.AGENCY_CLERK, agency=agency, display_name="李代理", email="li@tb.gov.tw")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(api_client, clerk, clerk, colleague, reason="婚假")
+    assert response.status_code == 201, response.json()
+    assert len(callbacks) == 2  # a send task for each notice's e-mail, after the commit
+
+    to_substitute = notices_to(colleague)
+    assert [(n.channel, n.state) for n in to_substitute] == [("email", "pending"), ("in_app", "sent")]
+    mail = to_substitute[0]
+    assert mail.to_address == "li@tb.gov.tw"
+    assert mail.subject == "【職務代理】李代理 將於 民國115年11月26日 至 民國115年11月30日 代理 王承辦 的職務"
+    assert "王承辦 指定您於 民國115年11月26日 至 民國115年11月30日 代理 王承辦 的職務（事由：婚假）" in mail.body
+    assert mail.body.startswith("李代理 您好：")
+    to_principal = notices_to(clerk)
+    assert [n.channel for n in to_principal] == ["email", "in_app"]
+    assert "指定 李代理 於 民國115年11月26日 至 民國115年11月30日 代理您的職務" in to_principal[0].body
+
+
+def test_a_refused_delegation_tells_nobody(api_client, make_user, clerk):
+    stranger = make_user(Role.AGENCY_CLERK, agency=AgencyFactory(), email="x@other.gov.tw")
+    assert post(api_client, clerk, clerk, stranger).status_code == 400
+    assert not notices_to(stranger).exists() and not notices_to(clerk).exists()
+
+
+def test_revoking_tells_both(api_client, make_user, clerk, agency):
+    colleague = make_user(Role.AGENCY_CLERK, agency=agency)
+    delegation_id = post(api_client, clerk, clerk, colleague).json()["id"]
+    response = api_client.post(f"/api/v1/delegations/{delegation_id}/revoke/", {"reason": "提前銷假"})
+    assert response.status_code == 200, response.json()
+    for user in (clerk, colleague):
+        assert notices_to(user).filter(subject__endswith="已撤銷", channel="in_app").count() == 1

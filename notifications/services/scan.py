@@ -257,6 +257,13 @@ class _Scan:
         return rows
 
 
+@transaction.atomic(durable=True)
+def outbox_sweep(*, now: datetime.datetime | None = None) -> list[list[int]]:
+    """The e-mails nobody has queued (a notice whose enqueue met a broker that was down) or whose queueing was lost:
+    mark them queued and name the batches to send. Durable: committed when it returns, so the caller enqueues."""
+    return _claim_outbox(now or timezone.now())
+
+
 def _claim_outbox(now: datetime.datetime) -> list[list[int]]:
     """E-mail rows that are due to go and not already queued (or queued long ago and lost): batch them."""
     requeue_after = datetime.timedelta(seconds=setting("NOTIFICATION_REQUEUE_AFTER_SECONDS", 3600))

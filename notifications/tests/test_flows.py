@@ -12,33 +12,10 @@ from accounts.tests.factories import AgencyFactory
 from notifications.models import Notification
 from notifications.tasks import scan_deadlines
 from notifications.tests.factories import ReminderRuleFactory, due_item
+from tests.fixtures.waiting import wait_for
 from workflow_site.models import TransitionLog
 from workflow_site.roc_calendar.calendar import add_working_days, is_working_day, previous_working_day, today
 from workflow_site.roc_calendar.roc import format_roc_date
-
-
-def wait_for(predicate, *, seconds: float = 30, message: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
-@pytest.fixture
-def mail_worker(celery_worker, smtp_server):
-    """The session's worker, restarted to deliver to this test's SMTP server with fast retries."""
-    celery_worker.env.update(
-        smtp_server.worker_env(),
-        NOTIFICATION_RETRY_BASE_SECONDS="0.5",
-        NOTIFICATION_MAX_ATTEMPTS="3",
-        # A task held by a killed worker comes back after this many seconds instead of an hour.
-        CELERY_VISIBILITY_TIMEOUT="4",
-    )
-    celery_worker.stop()
-    celery_worker.start()
-    return celery_worker
 
 
 @pytest.fixture

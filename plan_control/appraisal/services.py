@@ -76,7 +76,11 @@ def appraisal_rollup_start(*, round_id: int, actor) -> AppraisalRound:
     else:
         from celery import group
 
-        transaction.on_commit(lambda: group(rollup_agency.s(round_.pk, a) for a in agency_ids).apply_async())
+        # robust: with the broker down the round stays rolling_up (logged) and RDEC reruns the rollup; no 500 for a
+        # change that committed.
+        transaction.on_commit(
+            lambda: group(rollup_agency.s(round_.pk, a) for a in agency_ids).apply_async(), robust=True
+        )
     return round_
 
 

@@ -317,3 +317,24 @@ def test_invalid_round_settings_are_refused(make_user):
     clerk = make_user(Role.AGENCY_CLERK)
     with pytest.raises(PermissionDenied):
         make_round(clerk)
+
+
+def test_submit_approve_and_return_tell_the_next_person(setting):
+    _officer, round_, (_pwb, clerk, head), (_tb, other_clerk, other_head) = setting
+    notices = Notification.objects.filter(purpose="notice", channel="in_app")
+    proposal = services.proposal_create(actor=clerk, round_id=round_.pk, title="智慧路燈", summary="摘要")
+
+    services.proposal_submit(proposal_id=proposal.pk, actor=clerk)
+    assert list(notices.values_list("recipient", "subject")) == [(head.pk, "【待核定】提案「智慧路燈」待您核定")]
+
+    services.proposal_return(proposal_id=proposal.pk, actor=head, reason="請補 100% 完成的預算表")
+    returned = notices.get(recipient=clerk)
+    reason = returned.body.split("\n\n")[1]
+    assert reason == "您撰寫的提案「智慧路燈」已由單位主管退回修改，理由：請補 100% 完成的預算表"
+
+    services.proposal_submit(proposal_id=proposal.pk, actor=clerk)
+    services.proposal_approve(proposal_id=proposal.pk, actor=head)
+    assert notices.filter(recipient=clerk, subject="【收件通知】提案「智慧路燈」已送達研考會").count() == 1
+    assert not notices.filter(recipient__in=[other_clerk, other_head]).exists()  # another agency hears nothing
+    assert notices.filter(recipient=head).count() == 2
+    assert all(n.url == f"/proposals/{proposal.pk}/" for n in notices)

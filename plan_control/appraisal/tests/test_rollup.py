@@ -21,6 +21,7 @@ from plan_control.appraisal import selectors as appraisal_selectors
 from plan_control.appraisal.services import appraisal_rollup_start, appraisal_round_create
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport
 from plan_control.tests.factories import LINEAR, YEAR
+from tests.fixtures.waiting import wait_for
 from workflow_site.models import TransitionLog
 
 TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
@@ -31,15 +32,6 @@ LAGS = [0, 2, 6, 10]  # points behind the planned curve, by plan number % 4
 BUDGET_PERCENTS = [100, 95, 90, 81, 45, 0]  # of the budget executed by December, by plan number % 6
 S = ProgressReport.Status
 TWO = Decimal("0.01")
-
-
-def wait_for(predicate, *, seconds: float = 30, message: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def due_date(month: int) -> datetime.date:
