@@ -8,11 +8,10 @@ from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Agency
 from accounts.roles import is_rdec_staff
-from accounts.selectors import agency_ids_acting
 from proposals.selectors import proposal_counts_by_agency
 
 from ..models import Appraisal, AppraisalGrade, AppraisalRound, ControlledPlan, ProgressReport
-from ..monitoring.selectors import ACTIVE_PLAN_STATES, COUNTED, largest_remainder, visible_to
+from ..monitoring.selectors import ACTIVE_PLAN_STATES, COUNTED, agency_ids_seen, largest_remainder, visible_to
 
 
 def appraisal_list(*, viewer) -> QuerySet[Appraisal]:
@@ -77,7 +76,7 @@ def agency_summaries(*, year: int, viewer) -> list[dict]:
     Six queries (GROUP BYs), whatever the number of agencies, plans or reports."""
     if not getattr(viewer, "is_authenticated", False):
         return []
-    own: set[int] | None = None if is_rdec_staff(viewer) else agency_ids_acting(viewer)
+    own: set[int] | None = None if is_rdec_staff(viewer) else agency_ids_seen(viewer)
     if own is not None and not own:
         return []
 
