@@ -19,6 +19,7 @@ from accounts.selectors import users_by_agency
 from reviews import services as review_services
 from reviews.models import Panel, PanelMember, ReviewItem
 from workflow_site import notices
+from workflow_site.documents import sniff_kind
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import add_working_days, today
@@ -26,7 +27,6 @@ from workflow_site.transitions import apply_bulk_transition, apply_transition
 
 from . import selectors
 from .errors import Code
-from .files import sniff_kind
 from .models import GRADE_ORDER, Adoption, Attachment, Grade, Proposal, ProposalRound
 
 DRAFT_FIELDS = ("title", "summary", "problem", "approach", "benefits", "contact_name", "contact_phone", "contact_email")

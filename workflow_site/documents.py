@@ -1,4 +1,5 @@
-"""Attachment checks: the format is recognised from the bytes, never from the file name."""
+"""Uploaded documents (proposal attachments, thesis plans and theses): the format is recognised from the bytes, never
+from the file name, and an archive is refused from its declared sizes before it is inflated."""
 
 from __future__ import annotations
 
