@@ -1,0 +1,80 @@
+"""Reads of the thesis process: who sees what is decided here, once."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.roles import Role, is_rdec_staff, user_roles
+from reviews.models import ScoreSheet
+from workflow_site.errors import NotFound
+
+from .models import Kind, ThesisApplication, ThesisCall
+
+# What stays with the applicant until they send it.
+APPLICANT_PRIVATE = (ThesisApplication.Status.DRAFT, ThesisApplication.Status.WITHDRAWN)
+# What the public results page lists: awards granted (and subsidies, by title only).
+AWARDED = (
+    ThesisApplication.Status.APPROVED,
+    ThesisApplication.Status.FORWARDED,
+    ThesisApplication.Status.CLOSED,
+)
+
+
+def application_visibility(user) -> Q:
+    """Applicants: their own. RDEC: what applicants have sent. Reviewers: what they score (not recused)."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    roles = user_roles(user)
+    visible = Q(pk__in=[])
+    if Role.APPLICANT in roles:
+        visible |= Q(applicant_id=user.pk)
+    if is_rdec_staff(user):
+        visible |= ~Q(status__in=APPLICANT_PRIVATE)
+    if Role.REVIEWER in roles:
+        assigned = ScoreSheet.objects.filter(
+            member__user=user,
+            item__subject_type=ContentType.objects.get_for_model(ThesisApplication),
+            item__subject_id=OuterRef("pk"),
+        ).exclude(status=ScoreSheet.Status.RECUSED)
+        visible |= Q(Exists(assigned))
+    return visible
+
+
+def application_list(*, viewer) -> QuerySet[ThesisApplication]:
+    return (
+        ThesisApplication.objects.filter(application_visibility(viewer))
+        .select_related("call", "applicant")
+        .order_by("call_id", "pk")
+    )
+
+
+def application_for_update(*, application_id: int, viewer) -> ThesisApplication:
+    """The application, locked, if `viewer` may see it (else 404: another applicant's does not exist for them)."""
+    qs = ThesisApplication.objects.select_for_update(of=("self",)).select_related("call")
+    if viewer is not None:
+        qs = qs.filter(application_visibility(viewer))
+    try:
+        return qs.get(pk=application_id)
+    except ThesisApplication.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+def call_list() -> QuerySet[ThesisCall]:
+    """Every call: what they offer is public (the applicant portal lists the open ones)."""
+    return ThesisCall.objects.prefetch_related("tracks").order_by("-year")
+
+
+def awarded_theses(*, year: int | None = None) -> QuerySet[ThesisApplication]:
+    """The public list: awarded theses of decided calls (title, university, degree, year; the name only where the
+    applicant agreed to publish it)."""
+    qs = ThesisApplication.objects.filter(
+        kind=Kind.AWARD, status__in=AWARDED, call__status__in=[ThesisCall.Status.DECIDED, ThesisCall.Status.CLOSED]
+    )
+    if year is not None:
+        qs = qs.filter(call__year=year)
+    return (
+        qs.select_related("call")
+        .only("title", "university", "degree", "publish_name", "kind", "rank", "call__year", "call__title")
+        .order_by("-call__year", "degree", "rank", "pk")
+    )

@@ -1,0 +1,545 @@
+"""Every write of the thesis subsidy and award process. State changes go through workflow_site.transitions."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role, user_roles
+from reviews import services as review_services
+from reviews.models import Panel, ReviewItem
+from workflow_site.documents import sniff_kind
+from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
+from workflow_site.permissions import require
+from workflow_site.roc_calendar.calendar import today
+from workflow_site.roc_calendar.roc import format_roc_date
+from workflow_site.transitions import apply_bulk_transition, apply_transition
+
+from . import selectors
+from .errors import Code
+from .models import (
+    MAX_AMOUNT,
+    ApplicantProfile,
+    Degree,
+    Kind,
+    ThesisApplication,
+    ThesisCall,
+    ThesisDocument,
+    ThesisTrack,
+)
+
+APPROVED_GRADE = "approved"
+AWARD_DEFENCE_YEARS = 2
+DRAFT_FIELDS = ("title", "abstract", "defence_date", "publish_name")
+# What an application must carry before it is sent: the plan for a subsidy, the thesis for an award.
+REQUIRED_DOCUMENT = {Kind.SUBSIDY: ThesisDocument.Role.PLAN, Kind.AWARD: ThesisDocument.Role.THESIS}
+S = ThesisApplication.Status
+
+
+# ---- calls ---------------------------------------------------------------------------------------------------
+
+
+def _validate_tracks(tracks: list[dict]) -> list[dict]:
+    if not isinstance(tracks, list) or not tracks:
+        raise ValidationError({"tracks": [_("請至少設定一個類別與學位的名額及金額。")]})
+    seen, clean = set(), []
+    for spec in tracks:
+        try:
+            key = (Kind(spec["kind"]), Degree(spec["degree"]))
+            quota, amount = int(spec["quota"]), int(spec["amount"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError({"tracks": [_("每個類別須有 kind、degree、quota 與 amount。")]}) from exc
+        if key in seen:
+            raise ValidationError({"tracks": [_("同一類別與學位只能設定一次。")]})
+        if not (0 < quota <= 1000) or not (0 < amount <= MAX_AMOUNT):
+            raise ValidationError({"tracks": [_("名額須為 1 到 1,000，金額須為 1 到 10,000,000 元。")]})
+        seen.add(key)
+        clean.append({**spec, "kind": key[0], "degree": key[1], "quota": quota, "amount": amount})
+    return clean
+
+
+@transaction.atomic
+def call_create(
+    *,
+    actor,
+    year: int,
+    title: str,
+    application_deadline: datetime.date,
+    review_deadline: datetime.date,
+    final_due_date: datetime.date,
+    tracks: list[dict],
+    rubrics: dict[str, list[dict]],
+    double_blind: bool = True,
+    retention_days: int = 365,
+    min_members: int = 3,
+    min_external: int = 0,
+) -> ThesisCall:
+    """A year's call in planning: per kind a rubric, per kind and degree (`tracks`: kind, degree, quota, amount,
+    min_score) a panel whose one grade band takes the quota at or above the minimum score."""
+    require(actor, "theses.run_call")
+    tracks = _validate_tracks(tracks)
+    if review_deadline < application_deadline:
+        raise ValidationError({"review_deadline": [_("評分截止日不得早於申請截止日。")]})
+    if final_due_date < review_deadline:
+        raise ValidationError({"final_due_date": [_("完稿繳交期限不得早於評分截止日。")]})
+    missing = sorted({t["kind"] for t in tracks} - set(rubrics or {}))
+    if missing:
+        raise ValidationError({"rubrics": [_("缺少評分表：%(kinds)s") % {"kinds": "、".join(missing)}]})
+    call = ThesisCall(
+        year=year,
+        title=title,
+        application_deadline=application_deadline,
+        review_deadline=review_deadline,
+        final_due_date=final_due_date,
+        double_blind=double_blind,
+        retention_days=retention_days,
+    )
+    call.full_clean()
+    call.save()
+    rubric_ids = {
+        kind: review_services.rubric_create(
+            actor=actor, name=f"{title}{Kind(kind).label}評分表", criteria=rubrics[kind]
+        ).pk
+        for kind in {t["kind"] for t in tracks}
+    }
+    for spec in tracks:
+        track = ThesisTrack(call=call, kind=spec["kind"], degree=spec["degree"], quota=spec["quota"])
+        track.amount = spec["amount"]
+        if spec.get("min_score") is not None:
+            track.min_score = spec["min_score"]
+        track.full_clean(exclude=["panel"])
+        track.save()
+        track.panel = review_services.panel_create(
+            actor=actor,
+            round_obj=track,
+            title=f"{title}{track.get_degree_display()}{track.get_kind_display()}審查會",
+            rubric_id=rubric_ids[track.kind],
+            min_members=min_members,
+            min_external=min_external,
+            hide_agency=double_blind,
+            scoring_deadline=review_deadline,
+            bands=[
+                {
+                    "grade": APPROVED_GRADE,
+                    "label": _("獲選"),
+                    "quota_count": track.quota,
+                    "min_score": track.min_score,
+                }
+            ],
+        )
+        track.save(update_fields=["panel"])
+    return call
+
+
+def _call(call_id: int) -> ThesisCall:
+    try:
+        # Locks the call: call-level actions and screening queue behind each other.
+        return ThesisCall.objects.select_for_update().get(pk=call_id)
+    except ThesisCall.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+@transaction.atomic
+def call_member_add(*, call_id: int, actor, kind: str, user_id: int, member_kind: str, chair: bool = False) -> int:
+    """Put a reviewer on the panels of one kind (every degree of it); returns how many panels."""
+    call = _call(call_id)
+    tracks = list(call.tracks.filter(kind=kind))
+    if not tracks:
+        raise ValidationError({"kind": [_("本年度沒有此類別。")]})
+    for track in tracks:
+        review_services.panel_member_add(
+            panel_id=track.panel_id, actor=actor, user_id=user_id, kind=member_kind, is_chair=chair
+        )
+    return len(tracks)
+
+
+@transaction.atomic
+def call_open(*, call_id: int, actor) -> ThesisCall:
+    """planning -> open: applicants may apply until the application deadline."""
+    call = _call(call_id)
+    apply_transition(call, "open", actor=actor)
+    return call
+
+
+def _review_title(application: ThesisApplication, double_blind: bool) -> str:
+    if double_blind:
+        return application.title  # no name, no university: the reviewers judge the work
+    return f"{application.title}（{application.applicant}，{application.university}）"
+
+
+@transaction.atomic
+def call_start_review(*, call_id: int, actor) -> ThesisCall:
+    """open -> reviewing: applications close; the eligible ones become their track's panel items and scoring starts
+    on every panel that has items. 409 `unscreened_applications` while sent applications await screening, 409
+    `panel_composition` while a panel lacks members."""
+    call = _call(call_id)
+    require(actor, "theses.run_call")
+    waiting = call.applications.filter(status=S.SUBMITTED).count()
+    if waiting:
+        raise TransitionNotAllowed(
+            _("尚有 %(n)d 件申請未完成資格審查。") % {"n": waiting}, code=Code.UNSCREENED_APPLICATIONS
+        )
+    eligible = list(call.applications.filter(status=S.ELIGIBLE).select_related("applicant").order_by("pk"))
+    for track in call.tracks.all():
+        mine = [a for a in eligible if (a.kind, a.degree) == (track.kind, track.degree)]
+        if not mine:
+            continue
+        review_services.review_items_sync(
+            panel_id=track.panel_id,
+            actor=actor,
+            subjects=[(a, _review_title(a, call.double_blind), None) for a in mine],
+        )
+        review_services.panel_start_scoring(panel_id=track.panel_id, actor=actor)
+    apply_bulk_transition(call.applications.filter(status=S.ELIGIBLE), "start_review", actor=actor)
+    apply_transition(call, "start_review", actor=actor)
+    return call
+
+
+@transaction.atomic
+def call_decide(*, call_id: int, actor) -> ThesisCall:
+    """reviewing -> decided: every panel is closed and finalised (409 `unresolved_ties` while its chair must order a
+    tie at the quota line); in each track the applications graded within the quota are approved with the track's
+    amount, the others rejected; scores and ranks are copied."""
+    call = _call(call_id)
+    require(actor, "theses.decide_call")
+    content_type = ContentType.objects.get_for_model(ThesisApplication)
+    for track in call.tracks.select_related("panel"):
+        panel = track.panel
+        if panel.status == Panel.Status.FORMING:
+            continue  # no application in this track
+        if panel.status == Panel.Status.SCORING:
+            review_services.panel_close(panel_id=panel.pk, actor=actor)
+        if panel.status != Panel.Status.FINALISED:
+            review_services.panel_finalise(panel_id=panel.pk, actor=actor)
+        item = ReviewItem.objects.filter(panel_id=panel.pk, subject_type=content_type, subject_id=OuterRef("pk"))
+        in_track = call.applications.filter(status=S.IN_REVIEW, kind=track.kind, degree=track.degree)
+        results = {
+            "score": Subquery(item.values("result__score")[:1]),
+            "rank": Subquery(item.values("result__rank")[:1]),
+        }
+        approved = in_track.filter(pk__in=_graded(panel.pk, content_type))
+        apply_bulk_transition(
+            approved, "approve", actor=actor, reason=_("評定獲選"), also_set={"amount": track.amount, **results}
+        )
+        apply_bulk_transition(
+            call.applications.filter(status=S.IN_REVIEW, kind=track.kind, degree=track.degree),
+            "reject",
+            actor=actor,
+            reason=_("未獲選"),
+            also_set=results,
+        )
+    apply_transition(call, "decide", actor=actor, kwargs={"at": timezone.now()}, update_fields=["decided_at"])
+    return call
+
+
+def _graded(panel_id: int, content_type) -> Subquery:
+    return ReviewItem.objects.filter(panel_id=panel_id, subject_type=content_type, result__grade=APPROVED_GRADE).values(
+        "subject_id"
+    )
+
+
+@transaction.atomic
+def call_close(*, call_id: int, actor) -> ThesisCall:
+    """decided -> closed."""
+    call = _call(call_id)
+    apply_transition(call, "close", actor=actor)
+    return call
+
+
+# ---- applicants ------------------------------------------------------------------------------------------------
+
+
+def _applicant(actor) -> ApplicantProfile:
+    if Role.APPLICANT not in user_roles(actor):
+        raise PermissionDenied(_("只有已註冊的申請人可以申請。"))
+    profile = ApplicantProfile.objects.filter(user=actor).first()
+    if profile is None:
+        raise TransitionNotAllowed(_("請先填寫申請人資料。"), code=Code.NO_PROFILE)
+    if profile.email_verified_at is None:
+        raise TransitionNotAllowed(_("請先完成電子信箱驗證。"), code=Code.NOT_VERIFIED)
+    return profile
+
+
+@transaction.atomic
+def profile_set(
+    *,
+    actor,
+    university: str,
+    department: str,
+    degree: str,
+    advisor: str,
+    expected_date: datetime.date | None = None,
+    defence_date: datetime.date | None = None,
+) -> ApplicantProfile:
+    """The applicant's own profile (school, department, degree, advisor, dates)."""
+    if Role.APPLICANT not in user_roles(actor):
+        raise PermissionDenied(_("只有申請人有申請人資料。"))
+    profile, _created = ApplicantProfile.objects.select_for_update().get_or_create(
+        user=actor, defaults={"university": university, "department": department, "degree": degree, "advisor": advisor}
+    )
+    profile.university, profile.department, profile.degree, profile.advisor = university, department, degree, advisor
+    profile.expected_date, profile.defence_date = expected_date, defence_date
+    profile.full_clean()
+    profile.save()
+    return profile
+
+
+# ---- applications ----------------------------------------------------------------------------------------------
+
+
+def _check_defence_date(kind: str, defence_date: datetime.date | None) -> None:
+    if kind != Kind.AWARD:
+        return
+    if defence_date is None:
+        raise ValidationError({"defence_date": [_("申請優良論文獎勵須填寫學位考試日。")]})
+    now = today()
+    # The same day two years back (28 February for a 29 February).
+    earliest = datetime.date(now.year - AWARD_DEFENCE_YEARS, now.month, min(now.day, 28 if now.month == 2 else 31))
+    if defence_date < earliest:
+        raise ValidationError(
+            {"defence_date": [_("學位考試日須在最近兩年內（%(date)s 以後）。") % {"date": format_roc_date(earliest)}]}
+        )
+    if defence_date > now:
+        raise ValidationError({"defence_date": [_("申請優良論文獎勵須已通過學位考試。")]})
+
+
+@transaction.atomic
+def application_create(
+    *,
+    actor,
+    call_id: int,
+    kind: str,
+    title: str,
+    abstract: str,
+    defence_date: datetime.date | None = None,
+    publish_name: str = "",
+) -> ThesisApplication:
+    """An applicant drafts an application to an open call before its deadline, one per call and kind; the
+    degree, school, department and advisor come from the profile. 400 by field for anything wrong."""
+    profile = _applicant(actor)
+    try:
+        call = ThesisCall.objects.get(pk=call_id)
+    except ThesisCall.DoesNotExist as exc:
+        raise ValidationError({"call": [_("找不到此年度。")]}) from exc
+    if call.status != ThesisCall.Status.OPEN or today() > call.application_deadline:
+        raise ValidationError({"call": [_("本年度已截止收件或尚未開放申請。")]})
+    if kind not in Kind.values:
+        raise ValidationError({"kind": [_("未知的類別。")]})
+    if not call.tracks.filter(kind=kind, degree=profile.degree).exists():
+        raise ValidationError({"kind": [_("本年度未開放此類別與學位的申請。")]})
+    if call.applications.filter(kind=kind, applicant=actor).exclude(status=S.WITHDRAWN).exists():
+        raise ValidationError({"kind": [_("您已申請過本年度的此類別。")]})
+    _check_defence_date(kind, defence_date)
+    application = ThesisApplication(
+        call=call,
+        kind=kind,
+        degree=profile.degree,
+        applicant=actor,
+        title=title,
+        abstract=abstract,
+        university=profile.university,
+        department=profile.department,
+        advisor=profile.advisor,
+        defence_date=defence_date,
+        publish_name=publish_name,
+    )
+    application.full_clean(validate_constraints=False)
+    application.save()
+    return application
+
+
+def _own(application_id: int, actor) -> ThesisApplication:
+    application = selectors.application_for_update(application_id=application_id, viewer=actor)
+    if application.applicant_id != actor.pk:
+        raise PermissionDenied(_("只有申請人本人可以辦理。"))
+    return application
+
+
+@transaction.atomic
+def application_update(*, actor, application_id: int, **fields) -> ThesisApplication:
+    """The applicant edits a draft or a returned application."""
+    application = _own(application_id, actor)
+    if application.status not in (S.DRAFT, S.RETURNED):
+        raise TransitionNotAllowed(_("只有草稿或退回補件的申請可以修改。"), code=Code.NOT_EDITABLE)
+    unknown = set(fields) - set(DRAFT_FIELDS)
+    if unknown:
+        raise ValidationError({key: [_("此欄位不可修改。")] for key in unknown})
+    for key, value in fields.items():
+        setattr(application, key, value)
+    _check_defence_date(application.kind, application.defence_date)
+    application.full_clean(validate_constraints=False)
+    application.save(update_fields=[*fields, "updated_at"])
+    return application
+
+
+@transaction.atomic
+def document_add(*, actor, application_id: int, role: str, upload) -> ThesisDocument:
+    """A file for a draft or returned application (the final thesis goes with `application_submit_final`):
+    PDF, DOCX or ODT by content, 20 MB at most."""
+    application = _own(application_id, actor)
+    if application.status not in (S.DRAFT, S.RETURNED):
+        raise TransitionNotAllowed(_("送出後不能再上傳文件。"), code=Code.NOT_EDITABLE)
+    if role not in ThesisDocument.Role.values or role == ThesisDocument.Role.FINAL:
+        raise ValidationError({"role": [_("文件類別須為研究計畫、學位論文或其他證明文件。")]})
+    return _store(application, role, upload, actor)
+
+
+def _store(application: ThesisApplication, role: str, upload, actor) -> ThesisDocument:
+    try:
+        kind = sniff_kind(upload)
+    except ValidationError as exc:
+        raise ValidationError({"file": exc.messages}) from exc
+    document = ThesisDocument(
+        application=application,
+        role=role,
+        name=(getattr(upload, "name", "") or "file")[-255:],
+        format=kind,
+        size=upload.size,
+        uploaded_by=actor,
+    )
+    document.file.save(f"{kind}.{kind}", upload, save=False)
+    document.save()
+    return document
+
+
+@transaction.atomic
+def application_submit(*, actor, application_id: int) -> ThesisApplication:
+    """draft | returned -> submitted: before the deadline, with its plan (subsidy) or thesis (award)."""
+    application = _own(application_id, actor)
+    if today() > application.call.application_deadline:
+        raise TransitionNotAllowed(_("已超過申請截止日。"), code=Code.CALL_NOT_OPEN)
+    needed = REQUIRED_DOCUMENT[application.kind]
+    if not application.documents.filter(role=needed).exists():
+        raise ValidationError({"documents": [_("請上傳%(what)s。") % {"what": ThesisDocument.Role(needed).label}]})
+    apply_transition(application, "submit", actor=actor, kwargs={"at": timezone.now()}, update_fields=["submitted_at"])
+    return application
+
+
+@transaction.atomic
+def application_withdraw(*, actor, application_id: int, reason: str = "") -> ThesisApplication:
+    """draft | returned | submitted -> withdrawn (the applicant)."""
+    application = _own(application_id, actor)
+    apply_transition(application, "withdraw", actor=actor, reason=reason)
+    return application
+
+
+@transaction.atomic
+def application_screen(*, actor, application_id: int, eligible: bool, reason: str = "") -> ThesisApplication:
+    """RDEC's eligibility screening: submitted -> eligible, or -> ineligible with the reason."""
+    application = selectors.application_for_update(application_id=application_id, viewer=actor)
+    if eligible:
+        apply_transition(application, "accept_eligibility", actor=actor, reason=reason)
+    else:
+        if not reason.strip():
+            raise ValidationError({"reason": [_("請說明資格不符的理由。")]})
+        apply_transition(
+            application,
+            "refuse_eligibility",
+            actor=actor,
+            reason=reason,
+            kwargs={"note": reason},
+            update_fields=["note"],
+        )
+    return application
+
+
+@transaction.atomic
+def application_return(*, actor, application_id: int, note: str) -> ThesisApplication:
+    """submitted -> returned: documents missing; the applicant completes and sends it again (call still open)."""
+    if not note.strip():
+        raise ValidationError({"note": [_("請說明需補正的文件。")]})
+    application = selectors.application_for_update(application_id=application_id, viewer=actor)
+    apply_transition(
+        application, "return_for_documents", actor=actor, reason=note, kwargs={"note": note}, update_fields=["note"]
+    )
+    return application
+
+
+@transaction.atomic
+def application_submit_final(*, actor, application_id: int, upload) -> ThesisApplication:
+    """approved | overdue -> final_submitted: the subsidised thesis, finished."""
+    application = _own(application_id, actor)
+    apply_transition(
+        application, "submit_final", actor=actor, kwargs={"at": timezone.now()}, update_fields=["final_submitted_at"]
+    )
+    _store(application, ThesisDocument.Role.FINAL, upload, actor)
+    return application
+
+
+@transaction.atomic
+def application_accept_final(*, actor, application_id: int) -> ThesisApplication:
+    """final_submitted -> accepted (RDEC)."""
+    application = selectors.application_for_update(application_id=application_id, viewer=actor)
+    apply_transition(application, "accept_final", actor=actor)
+    return application
+
+
+@transaction.atomic
+def application_cancel(*, actor, application_id: int, reason: str) -> ThesisApplication:
+    """approved | overdue -> cancelled: RDEC withdraws the subsidy, with the reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明撤銷補助的理由。")]})
+    application = selectors.application_for_update(application_id=application_id, viewer=actor)
+    apply_transition(application, "cancel", actor=actor, reason=reason, kwargs={"note": reason}, update_fields=["note"])
+    return application
+
+
+@transaction.atomic
+def application_close(*, actor, application_id: int) -> ThesisApplication:
+    """accepted | forwarded -> closed (RDEC)."""
+    application = selectors.application_for_update(application_id=application_id, viewer=actor)
+    apply_transition(application, "close", actor=actor)
+    return application
+
+
+@transaction.atomic(durable=True)
+def applications_mark_overdue(*, on: datetime.date | None = None) -> int:
+    """The system, daily: approved subsidies whose final thesis is not in after the call's due date -> overdue."""
+    on = on or today()
+    late = ThesisApplication.objects.filter(status=S.APPROVED, kind=Kind.SUBSIDY, call__final_due_date__lt=on)
+    return apply_bulk_transition(late, "mark_overdue", actor=None, reason=_("逾期未繳交論文完稿"))
+
+
+PURGEABLE = (S.REJECTED, S.INELIGIBLE, S.WITHDRAWN)
+PURGED_TEXT = "（已依保存期限刪除）"
+
+
+@transaction.atomic(durable=True)
+def applications_purge_expired(*, now: datetime.datetime | None = None) -> int:
+    """The system, daily: the personal data and files of applications that were not granted are deleted once their
+    call's retention period after the decision has passed (title, abstract, school, department, advisor, the name
+    to publish, every document). The row stays, emptied, for the year's counts and the log."""
+    now = now or timezone.now()
+    expired = [
+        a
+        for a in ThesisApplication.objects.filter(
+            status__in=PURGEABLE, purged_at__isnull=True, call__decided_at__isnull=False
+        ).select_related("call")
+        if a.call.decided_at + datetime.timedelta(days=a.call.retention_days) <= now
+    ]
+    if not expired:
+        return 0
+    ids = [a.pk for a in expired]
+    documents = list(ThesisDocument.objects.filter(application_id__in=ids))
+    ThesisDocument.objects.filter(pk__in=[d.pk for d in documents]).delete()
+    ThesisApplication.objects.filter(pk__in=ids).update(
+        title=PURGED_TEXT,
+        abstract="",
+        university="",
+        department="",
+        advisor="",
+        publish_name="",
+        note="",
+        defence_date=None,
+        purged_at=now,
+    )
+    files = [d.file for d in documents]
+    # The files go after the commit: a rollback must not leave rows pointing at deleted files.
+    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files if f.name], robust=True)
+    return len(ids)
