@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ThesesConfig(AppConfig):
     name = "theses"
     verbose_name = _("學位論文獎補助")
+
+    def ready(self) -> None:
+        from workflow_site import ui
+
+        ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")

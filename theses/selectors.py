@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.roles import Role, is_rdec_staff, user_roles
 from reviews.models import ScoreSheet
@@ -77,4 +77,31 @@ def awarded_theses(*, year: int | None = None) -> QuerySet[ThesisApplication]:
         qs.select_related("call")
         .only("title", "university", "degree", "publish_name", "kind", "rank", "call__year", "call__title")
         .order_by("-call__year", "degree", "rank", "pk")
+    )
+
+
+def open_calls() -> QuerySet[ThesisCall]:
+    """Calls taking applications today (open, deadline not passed)."""
+    from workflow_site.roc_calendar.calendar import today
+
+    return ThesisCall.objects.filter(status=ThesisCall.Status.OPEN, application_deadline__gte=today()).order_by("-year")
+
+
+def status_counts(*, call: ThesisCall) -> list[dict]:
+    """How many applications of the call are in each state (drafts included: RDEC sees how many are coming), one
+    query: [{"status", "label", "n"}] in the states' order."""
+    counts = dict(call.applications.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    return [
+        {"status": value, "label": label, "n": counts[value]}
+        for value, label in ThesisApplication.Status.choices
+        if counts.get(value)
+    ]
+
+
+def call_results(*, call: ThesisCall) -> list[ThesisApplication]:
+    """The reviewed applications of a decided call, by kind, degree and rank: one query."""
+    return list(
+        call.applications.filter(rank__isnull=False)
+        .select_related("applicant")
+        .order_by("kind", "degree", "rank", "pk")
     )

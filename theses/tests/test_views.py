@@ -1,0 +1,115 @@
+"""The thesis pages as their users see them: an applicant drafts, uploads and sends; RDEC screens and runs the call;
+others' applications are 404, RDEC's pages 403 for applicants, and reviewers of a double-blind call never see who
+applied."""
+
+import datetime
+
+import pytest
+import time_machine
+
+from accounts.roles import Role
+from theses import services
+from theses.models import ThesisApplication
+from theses.tests.factories import make_applicant, make_call, pdf, score_everything, sent_application
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 12, 4, 2, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def officer(make_user):
+    return make_user(Role.RDEC_OFFICER)
+
+
+@pytest.fixture
+def call(officer):
+    call = make_call(officer)
+    services.call_open(call_id=call.pk, actor=officer)
+    return call
+
+
+def test_applicant_drafts_with_a_file_uploads_and_sends(client, call):
+    student = make_applicant("li")
+    client.force_login(student)
+    response = client.post(
+        "/theses/new/",
+        {"call": call.pk, "kind": "subsidy", "title": "高雄港區再生研究", "abstract": "港區", "file": pdf()},
+    )
+    application = ThesisApplication.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/theses/{application.pk}/"
+    page = client.get(f"/theses/{application.pk}/").content.decode()
+    assert "高雄港區再生研究" in page and "研究計畫：" in page and "送出申請" in page
+    response = client.post(f"/theses/{application.pk}/transitions/submit/", follow=True)
+    assert "已送出申請，研考會將進行資格審查。" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == "submitted"
+
+
+def test_a_refused_file_saves_nothing_and_keeps_what_was_typed(client, call):
+    client.force_login(make_applicant("wu"))
+    fake = pdf()
+    fake.file.write(b"")
+    bad = type(fake)("plan.pdf", b"GIF89a not a pdf", content_type="application/pdf")
+    response = client.post(
+        "/theses/new/", {"call": call.pk, "kind": "subsidy", "title": "我打的題目", "abstract": "摘要", "file": bad}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "只接受 PDF、DOCX 或 ODT 格式的檔案" in page and 'value="我打的題目"' in page
+    assert not ThesisApplication.objects.exists()
+
+
+def test_others_applications_are_404_and_call_pages_403_for_applicants(client, call):
+    owner, other = make_applicant("own"), make_applicant("other")
+    application = sent_application(call, owner)
+    client.force_login(other)
+    assert client.get(f"/theses/{application.pk}/").status_code == 404
+    assert client.post(f"/theses/{application.pk}/transitions/withdraw/").status_code == 404
+    assert client.get(f"/theses/calls/{call.pk}/").status_code == 403
+    assert "高雄輕軌轉乘行為研究" not in client.get("/theses/").content.decode()
+
+
+def test_rdec_screens_runs_the_call_and_sees_results(client, call, officer):
+    apps = [sent_application(call, make_applicant(f"p{n}"), title=f"題目{n}") for n in range(2)]
+    client.force_login(officer)
+    page = client.get(f"/theses/{apps[0].pk}/").content.decode()
+    assert "資格符合" in page and "退回補件" in page
+    for app in apps:
+        client.post(f"/theses/{app.pk}/transitions/accept_eligibility/")
+    response = client.post(f"/theses/calls/{call.pk}/transitions/start_review/", follow=True)
+    assert "已截止收件，委員開始評分。" in response.content.decode()
+    score_everything(call, {apps[0].pk: 95, apps[1].pk: 30})
+    response = client.post(f"/theses/calls/{call.pk}/transitions/decide/", follow=True)
+    page = response.content.decode()
+    assert "已確定獎補助名單。" in page and "data-results" in page
+    assert "獲補助／獲獎" in page and "未獲選" in page
+
+
+def test_reviewers_of_a_double_blind_call_see_the_work_not_the_person(client, call, officer):
+    application = sent_application(call, make_applicant("secret", university="國立高雄大學"))
+    services.application_screen(actor=officer, application_id=application.pk, eligible=True)
+    services.call_start_review(call_id=call.pk, actor=officer)
+    reviewer = call.tracks.get(kind="subsidy", degree="master").panel.members.first().user
+    client.force_login(reviewer)
+    page = client.get(f"/theses/{application.pk}/").content.decode()
+    assert "高雄輕軌轉乘行為研究" in page
+    assert "國立高雄大學" not in page and "secret" not in page
+
+
+def test_list_queries_do_not_grow_with_rows(client, call, officer, django_assert_max_num_queries):
+    sent_application(call, make_applicant("one"))
+    client.force_login(officer)
+    client.get("/theses/")
+    with django_assert_max_num_queries(20) as few:
+        client.get("/theses/")
+    for n in range(6):
+        sent_application(call, make_applicant(f"many{n}"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get("/theses/").status_code == 200
