@@ -38,6 +38,9 @@ def heads_delegators_agency(user, delegation) -> bool:
 
 rules.add_perm("accounts.manage_users", is_admin)
 rules.add_perm("accounts.manage_agencies", is_admin)
-rules.add_perm("accounts.revoke_delegation", is_admin | is_delegation_principal | heads_delegators_agency)
+# RDEC supervisors oversee every delegation: they may name a substitute across agencies, so they may also end one.
+rules.add_perm(
+    "accounts.revoke_delegation", is_admin | is_rdec_supervisor | is_delegation_principal | heads_delegators_agency
+)
 # The agency directory is public knowledge inside the government: every signed-in user may read it.
 rules.add_perm("accounts.view_agency", rules.is_authenticated)

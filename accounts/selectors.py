@@ -61,14 +61,15 @@ def delegations_received(user, *, on: datetime.date | None = None) -> QuerySet[D
 
 
 def delegation_list(*, viewer) -> QuerySet[Delegation]:
-    """Delegations `viewer` may see: those they gave or received, those of their agency if head, all if admin."""
+    """Delegations `viewer` may see: those they gave or received, those of their agency if head, all if admin or
+    RDEC supervisor (who may create them across agencies, and so must see and end them)."""
     from django.db.models import Q
 
     from .roles import Role, user_roles
 
     qs = Delegation.objects.select_related("user", "substitute").order_by("-starts", "-pk")
     roles = user_roles(viewer)
-    if Role.ADMIN in roles:
+    if Role.ADMIN in roles or Role.RDEC_SUPERVISOR in roles:
         return qs
     visible = Q(user=viewer) | Q(substitute=viewer)
     if Role.AGENCY_HEAD in roles and viewer.agency_id:

@@ -203,9 +203,9 @@ MATRIX: dict[str, Row] = {
     # Acting substitutes: the absent user, their agency head (and an RDEC supervisor) or an admin name one.
     "GET /api/v1/delegations/": row(None, {"*": 200}),
     "POST /api/v1/delegations/": row(None, {"*": 403, HEAD: 201, SUPERVISOR: 201, ADMIN: 201}, body=_delegation),
-    "GET /api/v1/delegations/{id}/": row("delegation", {"*": 404, AGENCY: 200, ADMIN: 200}),
+    "GET /api/v1/delegations/{id}/": row("delegation", {"*": 404, AGENCY: 200, SUPERVISOR: 200, ADMIN: 200}),
     "POST /api/v1/delegations/{id}/revoke/": row(
-        "delegation", {"*": 404, AGENCY: 200, ADMIN: 200}, body=fixed({"reason": "提前返回"})
+        "delegation", {"*": 404, AGENCY: 200, SUPERVISOR: 200, ADMIN: 200}, body=fixed({"reason": "提前返回"})
     ),
     # -- notifications: one's own inbox only
     "GET /api/v1/notifications/": row(None, {"*": 200}),

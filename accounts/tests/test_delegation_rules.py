@@ -245,3 +245,13 @@ def test_revoking_tells_both(api_client, make_user, clerk, agency):
     assert response.status_code == 200, response.json()
     for user in (clerk, colleague):
         assert notices_to(user).filter(subject__endswith="已撤銷", channel="in_app").count() == 1
+
+
+def test_an_rdec_supervisor_sees_and_ends_the_cross_agency_delegation_they_made(api_client, make_user, clerk):
+    supervisor = make_user(Role.RDEC_SUPERVISOR)
+    outsider = make_user(Role.AGENCY_CLERK, agency=AgencyFactory())
+    delegation_id = post(api_client, supervisor, clerk, outsider, reason="跨機關支援").json()["id"]
+    assert api_client.get(f"/api/v1/delegations/{delegation_id}/").status_code == 200
+    response = api_client.post(f"/api/v1/delegations/{delegation_id}/revoke/", {"reason": "支援結束"})
+    assert response.status_code == 200, response.json()
+    assert Delegation.objects.get(pk=delegation_id).status == "revoked"
