@@ -21,4 +21,4 @@ class ProposalsConfig(AppConfig):
         demo.register("proposals", seed)
         api.register("proposals.api")
         ui.register(menu="proposals.urls.ProposalsApplication", prefix="proposals/", urls="proposals.urls")
-        ui.register_public(prefix="results/", urls="proposals.urls_public")
+        ui.register_public(prefix="results/", urls="proposals.urls_public", title=_("市政創新提案得獎名單"))

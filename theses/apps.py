@@ -10,3 +10,4 @@ class ThesesConfig(AppConfig):
         from workflow_site import ui
 
         ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")
+        ui.register_public(prefix="results/theses/", urls="theses.urls_public", title=_("優良學位論文獲獎名單"))

@@ -75,7 +75,11 @@ def awarded_theses(*, year: int | None = None) -> QuerySet[ThesisApplication]:
         qs = qs.filter(call__year=year)
     return (
         qs.select_related("call")
-        .only("title", "university", "degree", "publish_name", "kind", "rank", "call__year", "call__title")
+        # the states too: a model with a protected state field reads it when an instance is loaded
+        .only(
+            *("title", "university", "degree", "publish_name", "kind", "rank", "status"),
+            *("call__year", "call__title", "call__status"),
+        )
         .order_by("-call__year", "degree", "rank", "pk")
     )
 

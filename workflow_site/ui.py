@@ -19,6 +19,7 @@ from .views import HomeView
 _menu: list[str] = []
 _pages: list[tuple[str, str]] = []
 _public_pages: list[tuple[str, str]] = []
+_public_sections: list[dict] = []
 
 
 def register(*, menu: str | None = None, prefix: str | None = None, urls: str | None = None) -> None:
@@ -30,10 +31,17 @@ def register(*, menu: str | None = None, prefix: str | None = None, urls: str | 
         _pages.append((prefix, urls))
 
 
-def register_public(*, prefix: str, urls: str) -> None:
-    """Pages for the public, outside the signed-in site (no menu, no sign-in): e.g. published results."""
+def register_public(*, prefix: str, urls: str, title: str | None = None) -> None:
+    """Pages for the public, outside the signed-in site (no menu, no sign-in): e.g. published results. With a
+    `title`, the public pages' navigation links to `/<prefix>` under it."""
     if (prefix, urls) not in _public_pages:
         _public_pages.append((prefix, urls))
+    if title and not any(s["url"] == f"/{prefix}" for s in _public_sections):
+        _public_sections.append({"title": title, "url": f"/{prefix}"})
+
+
+def public_sections() -> list[dict]:
+    return list(_public_sections)
 
 
 class RdecSite(Site):
