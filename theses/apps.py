@@ -7,7 +7,13 @@ class ThesesConfig(AppConfig):
     verbose_name = _("學位論文獎補助")
 
     def ready(self) -> None:
+        from notifications import registry
         from workflow_site import ui
+
+        from .deadlines import SOURCES
+
+        for source in SOURCES:
+            registry.register(source)  # reminders, escalations and My tasks; the review deadline is reviews.scoring
 
         ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")
         ui.register_public(prefix="results/theses/", urls="theses.urls_public", title=_("優良學位論文獲獎名單"))

@@ -1,0 +1,19 @@
+"""Thin Celery tasks of the thesis process: beat runs both daily (schedules in migration 0002)."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def mark_overdue() -> int:
+    """Beat, just after midnight: approved subsidies past their call's final due date -> overdue (safe twice: the
+    second run finds none left approved)."""
+    return services.applications_mark_overdue()
+
+
+@shared_task
+def purge_expired() -> int:
+    """Beat, at night: the data and files of applications not granted, once their retention has passed (safe
+    twice: purged rows are skipped)."""
+    return services.applications_purge_expired()
