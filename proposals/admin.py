@@ -1,10 +1,11 @@
-"""Read-only admin of the proposal process: states change only through the services (and leave a log row)."""
+"""Read-only admin of the proposal process: states change only through the services (and leave a log row).
+Adoption questions are the review engine's (reviews.admin)."""
 
 from django.contrib import admin
 
 from workflow_site.admin import ReadOnlyAdmin
 
-from .models import Adoption, Attachment, Proposal, ProposalRound
+from .models import Attachment, Proposal, ProposalRound
 
 
 @admin.register(ProposalRound)
@@ -35,12 +36,3 @@ class ProposalAdmin(ReadOnlyAdmin):
     list_select_related = ("agency", "round")
     raw_id_fields = ("agency", "created_by")
     inlines = [AttachmentInline]
-
-
-@admin.register(Adoption)
-class AdoptionAdmin(ReadOnlyAdmin):
-    list_display = ("proposal", "agency", "status", "response", "due_date", "answered_at")
-    list_filter = ("status", "response")
-    search_fields = ("proposal__title", "agency__name")
-    list_select_related = ("proposal", "agency")
-    raw_id_fields = ("proposal", "agency", "answered_by")

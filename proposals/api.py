@@ -1,6 +1,7 @@
 """Proposal API. Paths and fields named in the issue are a contract: add, never rename."""
 
 from django.contrib.auth import get_user_model
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -9,15 +10,16 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Agency
-from reviews.models import Aggregation, PanelMember
+from reviews.models import Adoption, Aggregation, PanelMember
 from workflow_site import spreadsheets
 from workflow_site.api import LONG_TEXT, SHORT_TEXT, JSONParser
+from workflow_site.filters import StrictFilterSet
 from workflow_site.roc_calendar.serializers import ROCDateField
 from workflow_site.schema import STAGE_CONFLICT
 
 from . import exports, selectors, services
 from .errors import Code
-from .models import Adoption, Attachment, Grade, Proposal, ProposalRound
+from .models import Attachment, Grade, Proposal, ProposalRound
 
 
 class CriterionSerializer(serializers.Serializer):
@@ -449,7 +451,9 @@ class ProposalViewSet(
 
 
 class AdoptionSerializer(serializers.ModelSerializer):
-    proposal_title = serializers.CharField(source="proposal.title", read_only=True)
+    # A proposal's question (reviews.Adoption about a proposal): its subject is the proposal.
+    proposal = serializers.IntegerField(source="subject_id", read_only=True)
+    proposal_title = serializers.CharField(source="title", read_only=True)
     response = serializers.ChoiceField(choices=Adoption.Response.choices, allow_blank=True, read_only=True)  # "": open
 
     class Meta:
@@ -463,11 +467,23 @@ class RespondSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=SHORT_TEXT)
 
 
+class AdoptionFilter(StrictFilterSet):
+    # `?proposal=` as when the question pointed at its proposal: an id that is no proposal is a 400.
+    proposal = filters.ModelChoiceFilter(queryset=Proposal.objects.all(), field_name="proposal", method="of_proposal")
+
+    class Meta:
+        model = Adoption
+        fields = ["status", "proposal"]
+
+    def of_proposal(self, queryset, name, value):
+        return queryset.filter(subject_id=value.pk) if value else queryset
+
+
 class AdoptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Adoption questions addressed to my agency (RDEC staff see all)."""
 
     serializer_class = AdoptionSerializer
-    filterset_fields = ["status", "proposal"]
+    filterset_class = AdoptionFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -14,6 +14,10 @@ class ProposalsConfig(AppConfig):
         for source in SOURCES:
             registry.register(source)
 
+        from reviews.deadlines import register_answer_page
+
+        register_answer_page("proposals.proposal", lambda adoption_id: f"/proposals/adoptions/{adoption_id}/")
+
         from workflow_site import api, demo, ui
 
         from .demo import seed

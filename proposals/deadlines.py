@@ -1,4 +1,5 @@
-"""The proposal process's deadlines, told to the reminder engine (notifications imports nothing from here)."""
+"""The proposal process's deadlines, told to the reminder engine (notifications imports nothing from here). The
+adoption answers' deadline is the review engine's (reviews.adoption, reviews/deadlines.py), for every process."""
 
 from django.db.models import Q
 
@@ -6,11 +7,10 @@ from accounts.roles import Role, user_roles
 from accounts.selectors import users_by_agency
 from notifications.registry import DeadlineSource, DueItem
 
-from .models import Adoption, Proposal, ProposalRound
+from .models import Proposal, ProposalRound
 
 SUBMISSION = "proposals.submission"
 SIGN_OFF = "proposals.sign_off"
-ADOPTION = "proposals.adoption"
 
 
 def _proposal_items(queryset, role: str, due_of):
@@ -81,37 +81,7 @@ def sign_off_for_user(user):
     )
 
 
-# A forwarded proposal's answer, due `response_days` working days after forwarding: the agency's clerks.
-def _adoption_items(queryset):
-    adoptions = list(queryset.select_related("proposal").order_by("pk"))
-    people = users_by_agency({a.agency_id for a in adoptions}, Role.AGENCY_CLERK)
-    for a in adoptions:
-        yield DueItem(
-            object_id=a.pk,
-            title=f"參採回復：{a.proposal.title}",
-            due_date=a.due_date,
-            recipient_ids=people.get(a.agency_id, ()),
-            agency_id=a.agency_id,
-            url=f"/proposals/adoptions/{a.pk}/",
-        )
-
-
-def adoption_due(start, end):
-    return _adoption_items(Adoption.objects.filter(status=Adoption.Status.PENDING, due_date__range=(start, end)))
-
-
-def adoption_open(ids):
-    return set(Adoption.objects.filter(pk__in=ids, status=Adoption.Status.PENDING).values_list("pk", flat=True))
-
-
-def adoption_for_user(user):
-    if not user.agency_id or Role.AGENCY_CLERK not in user_roles(user):
-        return []
-    return _adoption_items(Adoption.objects.filter(status=Adoption.Status.PENDING, agency_id=user.agency_id))
-
-
 SOURCES = [
     DeadlineSource(SUBMISSION, "提案送件期限", Proposal, submission_due, submission_open, submission_for_user),
     DeadlineSource(SIGN_OFF, "提案待主管核定", Proposal, sign_off_due, sign_off_open, sign_off_for_user),
-    DeadlineSource(ADOPTION, "參採回復期限", Adoption, adoption_due, adoption_open, adoption_for_user),
 ]

@@ -3,7 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Adoption, Proposal, ProposalRound
+from reviews.models import Adoption
+
+from .models import Proposal, ProposalRound
 from .services import DRAFT_FIELDS
 
 

@@ -1,9 +1,9 @@
-"""市政創新提案: yearly rounds, agencies' proposals, forwarding for adoption (參採)."""
+"""市政創新提案: yearly rounds, agencies' proposals, forwarding for adoption (參採, reviews.Adoption)."""
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
@@ -175,6 +175,14 @@ class Proposal(StatefulModel):
     )
     created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新時間"), auto_now=True)
+    # Its questions to the agencies concerned once forwarded: `proposal.adoptions`, and
+    # `Adoption.objects.filter(proposal=...)` reads only proposals' questions.
+    adoptions = GenericRelation(
+        "reviews.Adoption",
+        content_type_field="subject_type",
+        object_id_field="subject_id",
+        related_query_name="proposal",
+    )
 
     class Meta:
         verbose_name = _("創新提案")
@@ -284,52 +292,3 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Adoption(StatefulModel):
-    """A forwarded proposal's question to one agency: will you adopt it? (參採)"""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("待回復")
-        ANSWERED = "answered", _("已回復")
-
-    class Response(models.TextChoices):
-        ADOPT = "adopt", _("參採")
-        PARTIAL = "partial", _("部分參採")
-        DECLINE = "decline", _("不參採")
-
-    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="adoptions")
-    agency = models.ForeignKey(
-        "accounts.Agency", verbose_name=_("受文機關"), on_delete=models.PROTECT, related_name="+"
-    )
-    status = FSMField(_("狀態"), default=Status.PENDING, choices=Status.choices, protected=True)
-    response = models.CharField(_("回復"), max_length=16, choices=Response.choices, blank=True)
-    reason = models.TextField(_("理由"), blank=True)
-    due_date = models.DateField(_("回復期限"))
-    answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    answered_at = models.DateTimeField(_("回復時間"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("參採回復")
-        verbose_name_plural = _("參採回復")
-        ordering = ["due_date", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["proposal", "agency"], name="adoption_once"),
-            models.CheckConstraint(
-                condition=Q(status="pending") | ~Q(response=""), name="adoption_answer_has_response"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.proposal} → {self.agency}"
-
-    @transition(field=status, source=Status.PENDING, target=Status.ANSWERED, permission="proposals.answer_adoption")
-    def respond(self, *, response: str, reason: str, by, at) -> None:
-        """The agency answers adopt / partial / decline, with the reason."""
-        self.response = response
-        self.reason = reason
-        self.answered_by = by
-        self.answered_at = at

@@ -29,13 +29,7 @@ def heads_agency(user, proposal) -> bool:
     return proposal is not None and _role_in_agency(user, proposal.agency_id, Role.AGENCY_HEAD)
 
 
-@rules.predicate
-def answers_for_agency(user, adoption) -> bool:
-    return adoption is not None and _role_in_agency(user, adoption.agency_id, Role.AGENCY_CLERK, Role.AGENCY_HEAD)
-
-
 rules.add_perm("proposals.run_round", runs_rounds)
 rules.add_perm("proposals.finalise_round", finalises_rounds)
 rules.add_perm("proposals.draft_proposal", drafts_for_agency)
 rules.add_perm("proposals.sign_off_proposal", heads_agency)
-rules.add_perm("proposals.answer_adoption", answers_for_agency)

@@ -8,12 +8,13 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import AGENCY_STAFF, Role, is_rdec_staff, user_roles
 from accounts.selectors import acting_principals, agency_ids_acting
+from reviews import selectors as review_selectors
 from reviews.errors import Code as ReviewCode
-from reviews.models import Panel, ScoreSheet
+from reviews.models import Adoption, Panel, ScoreSheet
 from reviews.selectors import panel_evaluation
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
 
-from .models import Adoption, Proposal, ProposalRound
+from .models import Proposal, ProposalRound
 
 # What stays inside the agency until its head signs off (and what it withdrew before that).
 AGENCY_PRIVATE = (Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL, Proposal.Status.WITHDRAWN)
@@ -62,30 +63,9 @@ def proposal_for_update(*, proposal_id: int, viewer) -> Proposal:
         raise NotFound() from exc
 
 
-def adoption_visibility(user) -> Q:
-    if is_rdec_staff(user):
-        return Q()
-    if _is_agency_user(user):
-        return Q(agency_id__in=agency_ids_acting(user))
-    return Q(pk__in=[])
-
-
 def adoption_list(*, viewer) -> QuerySet[Adoption]:
-    return (
-        Adoption.objects.filter(adoption_visibility(viewer))
-        .select_related("proposal", "agency")
-        .order_by("due_date", "pk")
-    )
-
-
-def adoption_for_update(*, adoption_id: int, viewer) -> Adoption:
-    qs = Adoption.objects.select_for_update(of=("self",)).select_related("proposal")
-    if viewer is not None:
-        qs = qs.filter(adoption_visibility(viewer))
-    try:
-        return qs.get(pk=adoption_id)
-    except Adoption.DoesNotExist as exc:
-        raise NotFound() from exc
+    """The proposals' adoption questions `viewer` may see (reviews.selectors decides who sees which)."""
+    return review_selectors.adoption_list(viewer=viewer, subject_model=Proposal)
 
 
 def round_list() -> QuerySet[ProposalRound]:

@@ -13,11 +13,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Agency
 from accounts.roles import Role, user_roles
 from accounts.selectors import users_by_agency
 from reviews import services as review_services
-from reviews.models import Panel, PanelMember, ReviewItem
+from reviews.models import Adoption, Panel, PanelMember, ReviewItem
 from workflow_site import notices
 from workflow_site.documents import sniff_kind
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
@@ -27,7 +26,7 @@ from workflow_site.transitions import apply_bulk_transition, apply_transition
 
 from . import selectors
 from .errors import Code
-from .models import GRADE_ORDER, Adoption, Attachment, Grade, Proposal, ProposalRound
+from .models import GRADE_ORDER, Attachment, Grade, Proposal, ProposalRound
 
 DRAFT_FIELDS = ("title", "summary", "problem", "approach", "benefits", "contact_name", "contact_phone", "contact_email")
 
@@ -348,38 +347,27 @@ def proposal_screen(*, proposal_id: int, actor, passed: bool, reason: str = "") 
 @transaction.atomic
 def proposal_forward(*, proposal_id: int, actor, agency_ids: list[int]) -> list[Adoption]:
     """graded -> forwarded: each chosen agency must answer whether it adopts, within the round's working days
-    (409 `grade_not_forwarded` for a grade the round does not forward)."""
+    (reviews.adoptions_request; 409 `grade_not_forwarded` for a grade the round does not forward)."""
     proposal = selectors.proposal_for_update(proposal_id=proposal_id, viewer=actor)
-    agencies = list(Agency.objects.filter(pk__in=set(agency_ids), active=True))
-    if not agency_ids or len(agencies) != len(set(agency_ids)):
-        raise ValidationError({"agencies": [_("請選擇有效的受文機關。")]})
     apply_transition(proposal, "forward", actor=actor)
-    due = add_working_days(today(), proposal.round.response_days)
-    adoptions = [Adoption(proposal=proposal, agency=agency, due_date=due) for agency in agencies]
-    for adoption in adoptions:
-        adoption.full_clean()
-    Adoption.objects.bulk_create(adoptions)
-    return adoptions
+    return review_services.adoptions_request(
+        subject=proposal,
+        agency_ids=agency_ids,
+        due_date=add_working_days(today(), proposal.round.response_days),
+        actor=actor,
+        title=proposal.title,
+    )
 
 
 @transaction.atomic
 def adoption_respond(*, adoption_id: int, actor, response: str, reason: str) -> Adoption:
-    """pending -> answered (adopt / partial / decline, with the reason); the last answer closes the proposal."""
-    if response not in Adoption.Response.values:
-        raise ValidationError({"response": [_("回復須為 adopt、partial 或 decline。")]})
-    if not reason.strip():
-        raise ValidationError({"reason": [_("請說明理由。")]})
-    adoption = selectors.adoption_for_update(adoption_id=adoption_id, viewer=actor)
-    apply_transition(
-        adoption,
-        "respond",
-        actor=actor,
-        reason=reason,
-        kwargs={"response": response, "reason": reason, "by": actor, "at": timezone.now()},
-        update_fields=["response", "reason", "answered_by", "answered_at"],
+    """pending -> answered on a proposal's adoption question (reviews.adoption_respond: adopt / partial / decline,
+    with the reason); the last answer closes the proposal."""
+    adoption = review_services.adoption_respond(
+        adoption_id=adoption_id, actor=actor, response=response, reason=reason, subject_model=Proposal
     )
     # Locks the proposal so two agencies answering at once cannot both miss closing it.
-    proposal = Proposal.objects.select_for_update().get(pk=adoption.proposal_id)
+    proposal = Proposal.objects.select_for_update().get(pk=adoption.subject_id)
     if not proposal.adoptions.filter(status=Adoption.Status.PENDING).exists():
         apply_transition(proposal, "close", actor=None, reason=_("受文機關均已回復"))
     return adoption

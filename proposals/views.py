@@ -22,7 +22,7 @@ from django.views.generic import ListView
 
 from accounts.roles import Role, is_rdec_staff, user_roles
 from accounts.selectors import agency_list
-from reviews.models import Panel
+from reviews.models import Adoption, Panel
 from reviews.selectors import panel_progress
 from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.selectors import transition_history
@@ -31,7 +31,7 @@ from workflow_site.views import run_service
 
 from . import selectors, services
 from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm, RespondForm
-from .models import Adoption, Grade, Proposal, ProposalRound
+from .models import Grade, Proposal, ProposalRound
 
 
 def _visible_proposal(user, pk: int) -> Proposal:
@@ -412,7 +412,7 @@ class AdoptionDetailView(LoginRequiredMixin, View):
         return render(self.request, self.template_name, context)
 
     def _adoption(self, pk: int) -> Adoption:
-        qs = selectors.adoption_list(viewer=self.request.user).select_related("answered_by", "proposal__round")
+        qs = selectors.adoption_list(viewer=self.request.user).select_related("answered_by")
         return get_object_or_404(qs, pk=pk)
 
     def get(self, request, pk: int):

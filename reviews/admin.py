@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from workflow_site.admin import ReadOnlyAdmin
 
-from .models import Criterion, GradeBand, ItemResult, Panel, PanelMember, Rubric, ScoreSheet, TieResolution
+from .models import Adoption, Criterion, GradeBand, ItemResult, Panel, PanelMember, Rubric, ScoreSheet, TieResolution
 
 
 class CriterionInline(admin.TabularInline):
@@ -81,3 +81,14 @@ class TieResolutionAdmin(ReadOnlyAdmin):
     list_display = ("panel", "item_ids", "resolved_by", "resolved_at")
     list_filter = ("panel",)
     list_select_related = ("panel", "resolved_by")
+
+
+@admin.register(Adoption)
+class AdoptionAdmin(ReadOnlyAdmin):
+    """Every process's adoption questions (filter by subject type for one process's)."""
+
+    list_display = ("title", "subject_type", "agency", "status", "response", "due_date", "answered_at")
+    list_filter = ("subject_type", "status", "response")
+    search_fields = ("title", "agency__name")
+    list_select_related = ("subject_type", "agency")
+    raw_id_fields = ("agency", "answered_by")

@@ -9,9 +9,10 @@ class ReviewsConfig(AppConfig):
     def ready(self) -> None:
         from notifications import registry
 
-        from .deadlines import SOURCE
+        from .deadlines import ADOPTION_SOURCE, SOURCE
 
         registry.register(SOURCE)
+        registry.register(ADOPTION_SOURCE)
 
         from accounts import delegation_checks
 

@@ -1,13 +1,20 @@
-"""The scoring deadline, told to the reminder engine: one reminder per reviewer and panel, not per item."""
+"""The review engine's deadlines, told to the reminder engine: scoring (one reminder per reviewer and panel, not
+per item) and the answer to an adoption question (the agency's clerks, whatever the subject)."""
 
+from collections.abc import Callable
+
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.urls import reverse
 
+from accounts.roles import Role, user_roles
+from accounts.selectors import users_by_agency
 from notifications.registry import DeadlineSource, DueItem
 
-from .models import Panel, PanelMember, ScoreSheet
+from .models import Adoption, Panel, PanelMember, ScoreSheet
 
 KIND = "reviews.scoring"
+ADOPTION_KIND = "reviews.adoption"
 OPEN = (ScoreSheet.Status.NOT_STARTED, ScoreSheet.Status.DRAFT)
 
 
@@ -49,4 +56,60 @@ def for_user(user):
 
 SOURCE = DeadlineSource(
     kind=KIND, label="審查評分", model=PanelMember, due_between=due_between, still_open=still_open, for_user=for_user
+)
+
+
+# The page where an agency answers an adoption question, per subject model ("app_label.model_name"): the process
+# that owns the subject registers it in its AppConfig.ready() (proposals: /proposals/adoptions/<id>/).
+_answer_pages: dict[str, Callable[[int], str]] = {}
+
+
+def register_answer_page(model_label: str, url: Callable[[int], str]) -> None:
+    """`url(adoption_id)` is the page answering an adoption question about a `model_label` subject."""
+    _answer_pages[model_label.lower()] = url
+
+
+def answer_url(adoption: Adoption) -> str:
+    """The page answering `adoption`; My tasks ("/") for a subject whose process registered none."""
+    content_type = ContentType.objects.get_for_id(adoption.subject_type_id)  # cached: no query per row
+    page = _answer_pages.get(f"{content_type.app_label}.{content_type.model}")
+    return page(adoption.pk) if page else "/"
+
+
+# An adoption question's answer is due by its due date: the agency's clerks are reminded, its head once overdue.
+def _adoption_items(queryset):
+    adoptions = list(queryset.order_by("pk"))
+    people = users_by_agency({a.agency_id for a in adoptions}, Role.AGENCY_CLERK)
+    for a in adoptions:
+        yield DueItem(
+            object_id=a.pk,
+            title=f"參採回復：{a.title}",
+            due_date=a.due_date,
+            recipient_ids=people.get(a.agency_id, ()),
+            agency_id=a.agency_id,
+            url=answer_url(a),
+        )
+
+
+def adoption_due(start, end):
+    return _adoption_items(Adoption.objects.filter(status=Adoption.Status.PENDING, due_date__range=(start, end)))
+
+
+def adoption_open(ids):
+    return set(Adoption.objects.filter(pk__in=ids, status=Adoption.Status.PENDING).values_list("pk", flat=True))
+
+
+def adoption_for_user(user):
+    if not user.agency_id or Role.AGENCY_CLERK not in user_roles(user):
+        return []
+    return _adoption_items(Adoption.objects.filter(status=Adoption.Status.PENDING, agency_id=user.agency_id))
+
+
+ADOPTION_SOURCE = DeadlineSource(
+    kind=ADOPTION_KIND,
+    label="參採回復期限",
+    model=Adoption,
+    due_between=adoption_due,
+    still_open=adoption_open,
+    for_user=adoption_for_user,
 )

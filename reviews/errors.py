@@ -11,3 +11,4 @@ class Code(StrEnum):
     UNRESOLVED_TIES = "unresolved_ties"  # finalising while ties across a quota boundary await the chair's order
     PANEL_NOT_CLOSED = "panel_not_closed"  # scores or a preview asked for while the panel still scores
     PANEL_NOT_FINALISED = "panel_not_finalised"  # final results asked for before the panel is finalised
+    ADOPTION_ALREADY_REQUESTED = "adoption_already_requested"  # an agency asked again whether it adopts a subject

@@ -4,6 +4,9 @@ A Panel is attached to any round (generic relation) and scores ReviewItems (each
 object: a proposal, an application, a budget request) with a weighted Rubric. Every member has one
 ScoreSheet per item, holding `{criterion_code: score}` and its weighted total: one row per reviewer and
 item keeps the reviewer's page one query and the aggregation one scan of the sheets.
+
+An Adoption (參採) is what follows an award: one agency asked whether it adopts the awarded subject (a proposal,
+a thesis), pointing at it the same generic way.
 """
 
 from decimal import Decimal
@@ -326,3 +329,56 @@ class ItemResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}：{self.rank}"
+
+
+class Adoption(StatefulModel):
+    """An awarded subject's question to one agency: will you adopt it? (參採)"""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待回復")
+        ANSWERED = "answered", _("已回復")
+
+    class Response(models.TextChoices):
+        ADOPT = "adopt", _("參採")
+        PARTIAL = "partial", _("部分參採")
+        DECLINE = "decline", _("不參採")
+
+    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    # The subject's title when it was sent: lists and reminders name it without loading the subject.
+    title = models.CharField(_("名稱"), max_length=300)
+    agency = models.ForeignKey(
+        "accounts.Agency", verbose_name=_("受文機關"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = FSMField(_("狀態"), default=Status.PENDING, choices=Status.choices, protected=True)
+    response = models.CharField(_("回復"), max_length=16, choices=Response.choices, blank=True)
+    reason = models.TextField(_("理由"), blank=True)
+    due_date = models.DateField(_("回復期限"))
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(_("回復時間"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("參採回復")
+        verbose_name_plural = _("參採回復")
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject_type", "subject_id", "agency"], name="adoption_once_per_agency"),
+            models.CheckConstraint(
+                condition=Q(status="pending") | ~Q(response=""), name="adoption_answer_has_response"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.agency}"
+
+    @transition(field=status, source=Status.PENDING, target=Status.ANSWERED, permission="reviews.answer_adoption")
+    def respond(self, *, response: str, reason: str, by, at) -> None:
+        """The agency answers adopt / partial / decline, with the reason."""
+        self.response = response
+        self.reason = reason
+        self.answered_by = by
+        self.answered_at = at

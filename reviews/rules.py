@@ -1,4 +1,5 @@
-"""Who may do what on a panel. Checked by django-fsm transitions through `user.has_perm(perm, obj)`."""
+"""Who may do what on a panel or an adoption question. Checked by django-fsm transitions through
+`user.has_perm(perm, obj)`."""
 
 import rules
 
@@ -25,7 +26,19 @@ def chairs_sheets_panel(user, sheet) -> bool:
     return sheet is not None and any(m.user_id == user.pk and m.is_chair for m in sheet.panel.members.all())
 
 
+@rules.predicate
+def answers_for_agency(user, adoption) -> bool:
+    return (
+        adoption is not None
+        and getattr(user, "agency_id", None) == adoption.agency_id
+        and bool({Role.AGENCY_CLERK, Role.AGENCY_HEAD} & user_roles(user))
+    )
+
+
 rules.add_perm("reviews.run_panel", runs_panels)
 rules.add_perm("reviews.finalise_panel", finalises_panels)
 rules.add_perm("reviews.score_sheet", owns_sheet)
 rules.add_perm("reviews.chair_panel", chairs_sheets_panel)
+# RDEC officers send an awarded subject to agencies for adoption (the same people who run the panels).
+rules.add_perm("reviews.request_adoption", runs_panels)
+rules.add_perm("reviews.answer_adoption", answers_for_agency)

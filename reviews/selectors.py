@@ -1,19 +1,24 @@
-"""Reads of the review engine: the reviewer's sheets, progress, and the evaluation (aggregate, rank, grade)."""
+"""Reads of the review engine: the reviewer's sheets, progress, the evaluation (aggregate, rank, grade), and the
+adoption questions an agency must answer."""
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
 
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
 from django.db.models import Avg, Count, DecimalField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
-from accounts.roles import is_rdec_staff
+from accounts.roles import AGENCY_STAFF, is_rdec_staff, user_roles
+from accounts.selectors import acting_principals, agency_ids_acting
+from workflow_site.errors import NotFound
 
 from . import scoring
-from .models import Panel, PanelMember, ReviewItem, ScoreSheet, TieResolution
+from .models import Adoption, Panel, PanelMember, ReviewItem, ScoreSheet, TieResolution
 
 
 def sheet_for_update(*, sheet_id: int) -> ScoreSheet:
@@ -161,3 +166,39 @@ def delegation_refusals(substitute, principal) -> list[str]:
     if judging.exists():
         return [_("代理人為審查該機關之評審委員，不得擔任職務代理人。")]
     return []
+
+
+def _is_agency_user(user) -> bool:
+    return bool(AGENCY_STAFF & user_roles(user)) or any(AGENCY_STAFF & user_roles(p) for p in acting_principals(user))
+
+
+def adoption_visibility(user) -> Q:
+    """RDEC staff: every adoption question. Agency staff: those put to their agency (or to the agency of whom they
+    stand in for). Nobody else: none."""
+    if is_rdec_staff(user):
+        return Q()
+    if _is_agency_user(user):
+        return Q(agency_id__in=agency_ids_acting(user))
+    return Q(pk__in=[])
+
+
+def adoption_list(*, viewer, subject_model: type[models.Model] | None = None) -> QuerySet[Adoption]:
+    """The adoption questions `viewer` may see, soonest due first; `subject_model` keeps one process's (a page
+    of proposals' adoptions shows no thesis)."""
+    qs = Adoption.objects.filter(adoption_visibility(viewer))
+    if subject_model is not None:
+        qs = qs.filter(subject_type=ContentType.objects.get_for_model(subject_model))
+    return qs.select_related("agency").order_by("due_date", "pk")
+
+
+def adoption_for_update(*, adoption_id: int, viewer, subject_model: type[models.Model] | None = None) -> Adoption:
+    """The question, locked: two answers arriving together are applied one after the other (404 if not visible)."""
+    qs = Adoption.objects.select_for_update(of=("self",))
+    if viewer is not None:
+        qs = qs.filter(adoption_visibility(viewer))
+    if subject_model is not None:
+        qs = qs.filter(subject_type=ContentType.objects.get_for_model(subject_model))
+    try:
+        return qs.get(pk=adoption_id)
+    except Adoption.DoesNotExist as exc:
+        raise NotFound() from exc

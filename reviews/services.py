@@ -1,4 +1,5 @@
-"""Every write of the review engine. Domain apps (proposals, theses, plan_control) call these."""
+"""Every write of the review engine, and of the adoption questions that follow an award. Domain apps (proposals,
+theses, plan_control) call these."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Agency
 from workflow_site.bulk import copy_rows
 from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.permissions import require
@@ -19,6 +21,7 @@ from workflow_site.transitions import apply_transition, log_event
 from . import scoring, selectors
 from .errors import Code
 from .models import (
+    Adoption,
     Criterion,
     GradeBand,
     ItemResult,
@@ -461,3 +464,65 @@ def panel_finalise(*, panel_id: int, actor) -> Panel:
         ),
     )
     return panel
+
+
+# ---------------------------------------------------------------- adoption (參採)
+
+
+@transaction.atomic
+def adoptions_request(
+    *, subject: models.Model, agency_ids: list[int], due_date: datetime.date, actor, title: str | None = None
+) -> list[Adoption]:
+    """Ask each agency whether it adopts `subject` (an awarded proposal, a thesis), answer due by `due_date`: one
+    pending Adoption per agency. The caller moves its subject (its own `forward` transition) in the same
+    transaction. 409 `adoption_already_requested` for an agency already asked about it."""
+    wanted = set(agency_ids)
+    agencies = list(Agency.objects.filter(pk__in=wanted, active=True).order_by("pk"))
+    if not wanted or len(agencies) != len(wanted):
+        raise ValidationError({"agencies": [_("請選擇有效的受文機關。")]})
+    require(actor, "reviews.request_adoption")
+    subject_type = ContentType.objects.get_for_model(subject)
+    asked = Adoption.objects.filter(subject_type=subject_type, subject_id=subject.pk, agency__in=agencies)
+    already = [str(a.agency) for a in asked.select_related("agency")]
+    if already:
+        raise Conflict(
+            _("已轉請下列機關參採：%(agencies)s") % {"agencies": "、".join(already)},
+            code=Code.ADOPTION_ALREADY_REQUESTED,
+        )
+    adoptions = [
+        Adoption(
+            subject_type=subject_type,
+            subject_id=subject.pk,
+            title=(title if title is not None else str(subject))[:300],
+            agency=agency,
+            due_date=due_date,
+        )
+        for agency in agencies
+    ]
+    for adoption in adoptions:
+        adoption.full_clean()
+    # The unique (subject, agency) constraint still stops a request racing this one.
+    return Adoption.objects.bulk_create(adoptions)
+
+
+@transaction.atomic
+def adoption_respond(
+    *, adoption_id: int, actor, response: str, reason: str, subject_model: type[models.Model] | None = None
+) -> Adoption:
+    """pending -> answered: the agency adopts, partly adopts or declines, with the reason (a clerk or head of the
+    agency asked, or their substitute). `subject_model` limits it to one process's questions (404 otherwise); the
+    caller decides what an answer means for its subject."""
+    if response not in Adoption.Response.values:
+        raise ValidationError({"response": [_("回復須為 adopt、partial 或 decline。")]})
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明理由。")]})
+    adoption = selectors.adoption_for_update(adoption_id=adoption_id, viewer=actor, subject_model=subject_model)
+    apply_transition(
+        adoption,
+        "respond",
+        actor=actor,
+        reason=reason,
+        kwargs={"response": response, "reason": reason, "by": actor, "at": timezone.now()},
+        update_fields=["response", "reason", "answered_by", "answered_at"],
+    )
+    return adoption

@@ -37,9 +37,9 @@ from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, Progr
 from plan_control.monitoring import services as monitoring_services
 from plan_control.tests import factories as plans
 from proposals import services as proposal_services
-from proposals.models import Adoption, Proposal, ProposalRound
+from proposals.models import Proposal, ProposalRound
 from proposals.tests.factories import agency_people, graded_round, make_round, sent_proposal
-from reviews.models import Panel, ScoreSheet
+from reviews.models import Adoption, Panel, ScoreSheet
 
 pytestmark = pytest.mark.django_db
 

@@ -44,10 +44,10 @@ from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, Progr
 from plan_control.monitoring import services as monitoring_services
 from plan_control.tests import factories as plans
 from proposals import services as proposal_services
-from proposals.models import Adoption, Attachment, Proposal, ProposalRound
+from proposals.models import Attachment, Proposal, ProposalRound
 from proposals.tests.factories import make_round, score_everything, sent_proposal
 from reviews import services as review_services
-from reviews.models import Panel, PanelMember, ScoreSheet, TieResolution
+from reviews.models import Adoption, Panel, PanelMember, ScoreSheet, TieResolution
 from reviews.tests import factories as reviews
 from workflow_site.models import TransitionLog
 from workflow_site.roc_calendar.calendar import today

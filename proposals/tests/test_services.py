@@ -10,11 +10,15 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.roles import Role
+from accounts.tests.factories import DelegationFactory
+from notifications import registry
 from notifications.models import Notification, ReminderRule
 from notifications.services import deadline_scan
 from proposals import services
-from proposals.models import Adoption, Proposal
+from proposals.models import Proposal
 from proposals.tests.factories import agency_people, graded_round, make_round, sent_proposal
+from reviews import services as review_services
+from reviews.models import Adoption
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.models import TransitionLog
 
@@ -263,6 +267,43 @@ def test_forwarding_asks_agencies_who_answer_and_the_last_answer_closes(setting,
     services.adoption_respond(adoption_id=pwb_question.pk, actor=clerk, response="decline", reason="已有類似計畫")
     winner.refresh_from_db()
     assert winner.status == "closed"
+
+
+def test_the_answer_reminder_names_the_proposal_and_links_to_its_answer_page(setting):
+    officer, round_, (_pwb, clerk, head), (tb, tb_clerk, _tb_head) = setting
+    winner = sent_proposal(round_, clerk, head, "得獎提案")
+    graded_round(officer, [(winner, 9)], round_)
+    (adoption,) = services.proposal_forward(proposal_id=winner.pk, actor=officer, agency_ids=[tb.pk])
+    (item,) = registry.get("reviews.adoption").for_user(tb_clerk)
+    assert (item.object_id, item.title, item.url) == (
+        adoption.pk,
+        "參採回復：得獎提案",
+        f"/proposals/adoptions/{adoption.pk}/",
+    )
+
+
+def test_the_adoption_api_answers_proposals_questions_only_and_filters_by_proposal(setting, api_client):
+    officer, round_, (_pwb, clerk, head), (tb, tb_clerk, _tb_head) = setting
+    first, second = (sent_proposal(round_, clerk, head, title) for title in ("甲案", "乙案"))
+    graded_round(officer, [(first, 9), (second, 8)], round_)
+    for proposal in (first, second):
+        services.proposal_forward(proposal_id=proposal.pk, actor=officer, agency_ids=[tb.pk])
+    # Another process's question to the same agency (here about a delegation) is not the proposals' API's.
+    (elsewhere,) = review_services.adoptions_request(
+        subject=DelegationFactory(), agency_ids=[tb.pk], due_date=datetime.date(2027, 1, 5), actor=officer
+    )
+    api_client.force_authenticate(tb_clerk)
+    listed = api_client.get("/api/v1/adoptions/").json()["results"]
+    assert sorted((a["proposal"], a["proposal_title"]) for a in listed) == [(first.pk, "甲案"), (second.pk, "乙案")]
+    filtered = api_client.get(f"/api/v1/adoptions/?proposal={second.pk}").json()["results"]
+    assert [a["proposal"] for a in filtered] == [second.pk]
+    for bogus in ("abc", "999999"):
+        assert api_client.get(f"/api/v1/adoptions/?proposal={bogus}").status_code == 400
+    assert api_client.get(f"/api/v1/adoptions/{elsewhere.pk}/").status_code == 404
+    response = api_client.post(f"/api/v1/adoptions/{elsewhere.pk}/respond/", {"response": "adopt", "reason": "x"})
+    assert response.status_code == 404
+    with pytest.raises(NotFound):
+        services.adoption_respond(adoption_id=elsewhere.pk, actor=tb_clerk, response="adopt", reason="x")
 
 
 def test_grades_below_the_forwarding_grade_are_not_forwarded(setting):

@@ -12,9 +12,9 @@ from django.urls import reverse
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory
 from proposals import services
-from proposals.models import Adoption, Attachment, Proposal, ProposalRound
+from proposals.models import Attachment, Proposal, ProposalRound
 from reviews import services as review_services
-from reviews.models import ScoreSheet
+from reviews.models import Adoption, ScoreSheet
 
 pytestmark = pytest.mark.django_db
 
