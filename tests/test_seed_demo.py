@@ -6,6 +6,7 @@ from django.core.management import call_command
 from plan_control.models import ControlledPlan, ProgressReport
 from plan_control.monitoring.selectors import monthly_analysis
 from proposals.models import Proposal, ProposalRound
+from theses.models import ThesisApplication, ThesisCall
 
 
 @pytest.mark.django_db
@@ -44,8 +45,13 @@ def test_seed_demo_builds_the_2018_round_once(capsys):
     current = ControlledPlan.objects.exclude(year=107)
     assert current.filter(status="in_execution").count() == 20
     assert ProgressReport.objects.filter(plan__in=current, status="pending").exists()
+    assert "107年度學位論文獎補助：補助撰寫論文研究經費共 7 位；評獲優良學位論文獎勵者 4 位" in out
+    assert ThesisCall.objects.get(year=107).status == "closed"
+    assert ThesisCall.objects.filter(status="open").count() == 1
     before = Proposal.objects.count()
     plans, reports = ControlledPlan.objects.count(), ProgressReport.objects.count()
+    theses = (ThesisCall.objects.count(), ThesisApplication.objects.count())
     call_command("seed_demo")
     assert Proposal.objects.count() == before
+    assert (ThesisCall.objects.count(), ThesisApplication.objects.count()) == theses
     assert (ControlledPlan.objects.count(), ProgressReport.objects.count()) == (plans, reports)

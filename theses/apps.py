@@ -8,12 +8,14 @@ class ThesesConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications import registry
-        from workflow_site import ui
+        from workflow_site import demo, ui
 
         from .deadlines import SOURCES
+        from .demo import seed
 
         for source in SOURCES:
             registry.register(source)  # reminders, escalations and My tasks; the review deadline is reviews.scoring
+        demo.register("theses", seed)
 
         ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")
         ui.register_public(prefix="results/theses/", urls="theses.urls_public", title=_("優良學位論文獲獎名單"))
