@@ -3,8 +3,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from reviews.models import Adoption
-
 from .models import Proposal, ProposalRound
 from .services import DRAFT_FIELDS
 
@@ -54,8 +52,3 @@ class ProposalFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["round"].queryset = rounds
         self.fields["status"].choices = [("", _("全部狀態")), *Proposal.Status.choices]
-
-
-class RespondForm(forms.Form):
-    response = forms.ChoiceField(label=_("回復"), choices=Adoption.Response.choices, widget=forms.RadioSelect)
-    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 4}))

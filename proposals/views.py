@@ -22,15 +22,15 @@ from django.views.generic import ListView
 
 from accounts.roles import Role, is_rdec_staff, user_roles
 from accounts.selectors import agency_list
-from reviews.models import Adoption, Panel
+from reviews.models import Panel
 from reviews.selectors import panel_progress
+from reviews.views import AdoptionAnswerView
 from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.selectors import transition_history
-from workflow_site.transitions import available_transitions
 from workflow_site.views import run_service
 
 from . import selectors, services
-from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm, RespondForm
+from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm
 from .models import Grade, Proposal, ProposalRound
 
 
@@ -399,35 +399,10 @@ class AdoptionListView(LoginRequiredMixin, ListView):
         return selectors.adoption_list(viewer=self.request.user)
 
 
-class AdoptionDetailView(LoginRequiredMixin, View):
-    template_name = "proposals/adoption_detail.html"
+class AdoptionDetailView(AdoptionAnswerView):
+    """An agency answers whether it adopts a forwarded proposal (the review engine's answer page)."""
 
-    def _render(self, adoption: Adoption, form: RespondForm | None = None):
-        can_respond = "respond" in available_transitions(adoption, self.request.user)
-        context = {
-            "adoption": adoption,
-            "form": (form or RespondForm()) if can_respond else None,
-            "history": transition_history(adoption),
-        }
-        return render(self.request, self.template_name, context)
-
-    def _adoption(self, pk: int) -> Adoption:
-        qs = selectors.adoption_list(viewer=self.request.user).select_related("answered_by")
-        return get_object_or_404(qs, pk=pk)
-
-    def get(self, request, pk: int):
-        return self._render(self._adoption(pk))
-
-    def post(self, request, pk: int):
-        adoption = self._adoption(pk)
-        form = RespondForm(request.POST)
-        if form.is_valid():
-            answered = run_service(
-                request,
-                lambda: services.adoption_respond(adoption_id=pk, actor=request.user, **form.cleaned_data),
-                _("已回復參採意見。"),
-                form=form,
-            )
-            if not answered.invalid:
-                return HttpResponseRedirect(reverse("proposals:adoption", args=[pk]))
-        return self._render(adoption, form)
+    subject_model = Proposal
+    subject_label = gettext_lazy("提案")
+    url_name, subject_url_name, list_url_name = "proposals:adoption", "proposals:detail", "proposals:adoptions"
+    respond = staticmethod(services.adoption_respond)

@@ -17,5 +17,9 @@ class ThesesConfig(AppConfig):
             registry.register(source)  # reminders, escalations and My tasks; the review deadline is reviews.scoring
         demo.register("theses", seed)
 
+        from reviews.deadlines import register_answer_page
+
+        register_answer_page("theses.thesisapplication", lambda adoption_id: f"/theses/adoptions/{adoption_id}/")
+
         ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")
         ui.register_public(prefix="results/theses/", urls="theses.urls_public", title=_("優良學位論文獲獎名單"))

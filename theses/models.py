@@ -9,6 +9,7 @@ defended within the last two years). Per kind and degree the call has a quota, a
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -197,6 +198,13 @@ class ThesisApplication(StatefulModel):
     purged_at = models.DateTimeField(_("個資刪除時間"), null=True, blank=True)
     created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新時間"), auto_now=True)
+    # An awarded thesis's questions to the agencies concerned (reviews' generic adoption, as for proposals).
+    adoptions = GenericRelation(
+        "reviews.Adoption",
+        content_type_field="subject_type",
+        object_id_field="subject_id",
+        related_query_name="thesis_application",
+    )
 
     class Meta:
         verbose_name = _("學位論文獎補助申請")

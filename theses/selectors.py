@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from accounts.roles import Role, is_rdec_staff, user_roles
-from reviews.models import ScoreSheet
+from accounts.roles import AGENCY_STAFF, Role, is_rdec_staff, user_roles
+from accounts.selectors import acting_principals, agency_ids_acting
+from reviews.models import Adoption, ScoreSheet
 from workflow_site.errors import NotFound
 
 from .models import Kind, ThesisApplication, ThesisCall
@@ -22,7 +23,8 @@ AWARDED = (
 
 
 def application_visibility(user) -> Q:
-    """Applicants: their own. RDEC: what applicants have sent. Reviewers: what they score (not recused)."""
+    """Applicants: their own. RDEC: what applicants have sent. Reviewers: what they score (not recused). Agency
+    staff: the awarded theses put to their agency for adoption."""
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
     roles = user_roles(user)
@@ -38,6 +40,13 @@ def application_visibility(user) -> Q:
             item__subject_id=OuterRef("pk"),
         ).exclude(status=ScoreSheet.Status.RECUSED)
         visible |= Q(Exists(assigned))
+    if AGENCY_STAFF & roles or any(AGENCY_STAFF & user_roles(p) for p in acting_principals(user)):
+        asked = Adoption.objects.filter(
+            subject_type=ContentType.objects.get_for_model(ThesisApplication),
+            subject_id=OuterRef("pk"),
+            agency_id__in=agency_ids_acting(user),
+        )
+        visible |= Q(Exists(asked))
     return visible
 
 

@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import Role, user_roles
 from reviews import services as review_services
-from reviews.models import Panel, ReviewItem
+from reviews.models import Adoption, Panel, ReviewItem
 from workflow_site.documents import sniff_kind
 from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.permissions import require
-from workflow_site.roc_calendar.calendar import today
+from workflow_site.roc_calendar.calendar import add_working_days, today
 from workflow_site.roc_calendar.roc import format_roc_date
 from workflow_site.transitions import apply_bulk_transition, apply_transition
 
@@ -214,6 +214,11 @@ def call_decide(*, call_id: int, actor) -> ThesisCall:
         if panel.status == Panel.Status.FORMING:
             continue  # no application in this track
         if panel.status == Panel.Status.SCORING:
+            if not actor.has_perm("reviews.run_panel"):  # a supervisor decides; the officer ends the scoring
+                raise TransitionNotAllowed(
+                    _("「%(panel)s」尚在評分中，請研考會承辦先結束評分。") % {"panel": panel.title},
+                    code=Code.SCORING_OPEN,
+                )
             review_services.panel_close(panel_id=panel.pk, actor=actor)
         if panel.status != Panel.Status.FINALISED:
             review_services.panel_finalise(panel_id=panel.pk, actor=actor)
@@ -543,3 +548,37 @@ def applications_purge_expired(*, now: datetime.datetime | None = None) -> int:
     # The files go after the commit: a rollback must not leave rows pointing at deleted files.
     transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files if f.name], robust=True)
     return len(ids)
+
+
+# ---- adoption of awarded theses -----------------------------------------------------------------------------
+
+ADOPTION_RESPONSE_DAYS = 20  # working days for the agencies concerned to answer
+
+
+@transaction.atomic
+def application_forward(*, actor, application_id: int, agency_ids: list[int]) -> list[Adoption]:
+    """approved (award) -> forwarded: each chosen agency must answer whether it adopts the thesis within 20 working
+    days (reviews.adoptions_request, the same question and answer as for proposals)."""
+    application = selectors.application_for_update(application_id=application_id, viewer=actor)
+    apply_transition(application, "forward", actor=actor)
+    return review_services.adoptions_request(
+        subject=application,
+        agency_ids=agency_ids,
+        due_date=add_working_days(today(), ADOPTION_RESPONSE_DAYS),
+        actor=actor,
+        title=application.title,
+    )
+
+
+@transaction.atomic
+def adoption_respond(*, adoption_id: int, actor, response: str, reason: str) -> Adoption:
+    """pending -> answered on a thesis's adoption question (adopt / partial / decline, with the reason); the last
+    answer closes the application."""
+    adoption = review_services.adoption_respond(
+        adoption_id=adoption_id, actor=actor, response=response, reason=reason, subject_model=ThesisApplication
+    )
+    # Locks the application so two agencies answering at once cannot both miss closing it.
+    application = ThesisApplication.objects.select_for_update().get(pk=adoption.subject_id)
+    if not application.adoptions.filter(status=Adoption.Status.PENDING).exists():
+        apply_transition(application, "close", actor=None, reason=_("受文機關均已回復"))
+    return application.adoptions.get(pk=adoption.pk)

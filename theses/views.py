@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -20,7 +21,9 @@ from django.views import View
 from django.views.generic import ListView
 
 from accounts.roles import Role, is_rdec_staff, user_roles
+from accounts.selectors import agency_list
 from reviews.selectors import panel_progress
+from reviews.views import AdoptionAnswerView
 from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.selectors import transition_history
 from workflow_site.views import run_service
@@ -121,6 +124,13 @@ class ApplicationCreateView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("theses:detail", args=[created.result.pk]))
 
 
+def _agency_ids(data) -> list[int]:
+    try:
+        return [int(v) for v in data.getlist("agencies")]
+    except ValueError as exc:
+        raise ValidationError({"agencies": [_("請選擇有效的受文機關。")]}) from exc
+
+
 APPLICATION_ACTIONS = ActionTable(
     Action(
         "submit",
@@ -172,6 +182,14 @@ APPLICATION_ACTIONS = ActionTable(
         style="mdc-button--outlined",
     ),
     Action(
+        "forward",
+        gettext_lazy("函送機關參採"),
+        gettext_lazy("已函送相關機關參採。"),
+        lambda pk, user, data: services.application_forward(
+            actor=user, application_id=pk, agency_ids=_agency_ids(data)
+        ),
+    ),
+    Action(
         "close",
         gettext_lazy("結案"),
         gettext_lazy("已結案。"),
@@ -199,13 +217,16 @@ class ApplicationDetailView(LoginRequiredMixin, View):
         editable = own and application.status in (S.DRAFT, S.RETURNED)
         final_due = own and application.kind == "subsidy" and application.status in (S.APPROVED, S.OVERDUE)
         shows_applicant = _shows_applicant(request.user, application)
+        actions = APPLICATION_ACTIONS.for_object(application, request.user)
         context = {
             "application": application,
             "shows_applicant": shows_applicant,
             "documents": list(application.documents.all()),
             # The log names the applicant as the actor of their own steps: not for a blind reviewer.
             "history": transition_history(application) if shows_applicant else [],
-            "actions": APPLICATION_ACTIONS.for_object(application, request.user),
+            "actions": actions,
+            "agencies": agency_list().filter(active=True) if any(a.name == "forward" for a in actions) else [],
+            "adoptions": list(application.adoptions.select_related("agency")) if is_rdec_staff(request.user) else [],
             "document_form": DocumentForm() if editable else None,
             "final_form": FinalForm() if final_due else None,
         }
@@ -331,3 +352,12 @@ class CallTransitionView(TransitionPostView):
 
     def get_object(self, request, pk: int) -> ThesisCall:
         return _staff_call(request.user, pk)
+
+
+class ThesisAdoptionView(AdoptionAnswerView):
+    """An agency answers whether it adopts an awarded thesis (the review engine's answer page, as for proposals)."""
+
+    subject_model = ThesisApplication
+    subject_label = gettext_lazy("論文")
+    url_name, subject_url_name = "theses:adoption", "theses:detail"
+    respond = staticmethod(services.adoption_respond)

@@ -113,3 +113,48 @@ def test_list_queries_do_not_grow_with_rows(client, call, officer, django_assert
         sent_application(call, make_applicant(f"many{n}"))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/theses/").status_code == 200
+
+
+def test_an_awarded_thesis_is_forwarded_and_the_agency_answers_on_the_review_engines_page(client, call, officer):
+    from accounts.tests.factories import AgencyFactory, UserFactory
+
+    application = sent_application(
+        call, make_applicant("award"), kind="award", title="高雄港灣觀光研究", defence_date=datetime.date(2026, 6, 1)
+    )
+    services.application_screen(actor=officer, application_id=application.pk, eligible=True)
+    services.call_start_review(call_id=call.pk, actor=officer)
+    score_everything(call, {application.pk: 90})
+    services.call_decide(call_id=call.pk, actor=officer)
+    tourism, other = AgencyFactory(code="TOUR", name="觀光局"), AgencyFactory(code="OTH", name="其他局")
+    clerk = UserFactory(roles=[Role.AGENCY_CLERK], agency=tourism)
+    outsider = UserFactory(roles=[Role.AGENCY_CLERK], agency=other)
+
+    client.force_login(officer)
+    page = client.get(f"/theses/{application.pk}/").content.decode()
+    assert "函送機關參採" in page and "觀光局" in page
+    response = client.post(f"/theses/{application.pk}/transitions/forward/", {"agencies": [tourism.pk]}, follow=True)
+    assert "已函送相關機關參採。" in response.content.decode()
+    adoption = application.adoptions.get()
+
+    client.force_login(outsider)
+    assert client.get(f"/theses/adoptions/{adoption.pk}/").status_code == 404
+    assert client.get(f"/theses/{application.pk}/").status_code == 404
+    client.force_login(clerk)
+    assert "高雄港灣觀光研究" in client.get(f"/theses/{application.pk}/").content.decode()  # what they are asked about
+    page = client.get(f"/theses/adoptions/{adoption.pk}/").content.decode()
+    assert "回復是否參採" in page and f'href="/theses/{application.pk}/"' in page
+    response = client.post(
+        f"/theses/adoptions/{adoption.pk}/", {"response": "partial", "reason": "納入明年觀光行銷"}, follow=True
+    )
+    assert "已回復參採意見。" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == "closed"  # the last answer closes it
+
+
+def test_a_supervisor_deciding_while_panels_score_is_told_to_wait_for_the_officer(call, officer, make_user):
+    application = sent_application(call, make_applicant("sup"))
+    services.application_screen(actor=officer, application_id=application.pk, eligible=True)
+    services.call_start_review(call_id=call.pk, actor=officer)
+    with pytest.raises(services.TransitionNotAllowed) as error:
+        services.call_decide(call_id=call.pk, actor=make_user(Role.RDEC_SUPERVISOR))
+    assert error.value.code == "scoring_open"
