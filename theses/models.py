@@ -136,6 +136,11 @@ class ApplicantProfile(models.Model):
     def __str__(self) -> str:
         return str(self.user)
 
+    @property
+    def is_complete(self) -> bool:
+        """Filled in by the applicant: a verified account starts with an empty profile (services.applicant_verify)."""
+        return bool(self.university and self.department and self.degree and self.advisor)
+
 
 @refusal(_("本年度已截止收件。"), code=Code.CALL_NOT_OPEN)
 def call_is_open(application) -> bool:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import logging
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +41,8 @@ from .models import (
     ThesisDocument,
     ThesisTrack,
 )
+
+logger = logging.getLogger(__name__)
 
 APPROVED_GRADE = "approved"
 AWARD_DEFENCE_YEARS = 2
@@ -148,6 +158,7 @@ def _call(call_id: int) -> ThesisCall:
 @transaction.atomic
 def call_member_add(*, call_id: int, actor, kind: str, user_id: int, member_kind: str, chair: bool = False) -> int:
     """Put a reviewer on the panels of one kind (every degree of it); returns how many panels."""
+    require(actor, "theses.run_call")
     call = _call(call_id)
     tracks = list(call.tracks.filter(kind=kind))
     if not tracks:
@@ -268,7 +279,147 @@ def _applicant(actor) -> ApplicantProfile:
         raise TransitionNotAllowed(_("請先填寫申請人資料。"), code=Code.NO_PROFILE)
     if profile.email_verified_at is None:
         raise TransitionNotAllowed(_("請先完成電子信箱驗證。"), code=Code.NOT_VERIFIED)
+    if not profile.is_complete:  # verified, but school and degree not given yet
+        raise TransitionNotAllowed(_("請先填寫申請人資料。"), code=Code.NO_PROFILE)
     return profile
+
+
+# ---- self-registration -----------------------------------------------------------------------------------------
+
+VERIFY_SALT = "theses.applicant-verify"
+VERIFY_SECONDS = 2 * 24 * 60 * 60  # APPLICANT_VERIFY_SECONDS, when the settings do not say
+
+
+def verify_seconds() -> int:
+    """How long a verification link stays valid (`APPLICANT_VERIFY_SECONDS`, two days by default)."""
+    return int(getattr(settings, "APPLICANT_VERIFY_SECONDS", VERIFY_SECONDS))
+
+
+def verification_token(user) -> str:
+    """A signed, timestamped token naming the account and the address it was sent to (a changed address voids it)."""
+    return signing.dumps({"user": user.pk, "email": user.email}, salt=VERIFY_SALT)
+
+
+def verification_url(token: str) -> str:
+    return f"{getattr(settings, 'SITE_URL', '').rstrip('/')}/applicants/verify/?token={token}"
+
+
+def _mail_after_commit(subject: str, body: str, address: str) -> None:
+    # Synchronous and after the commit: no mail for an account a rollback undid; a mail server down loses the mail
+    # (logged by on_commit's robust mode), and the applicant registers again once the link has expired.
+    transaction.on_commit(lambda: send_mail(subject, body, None, [address]), robust=True)
+
+
+def _registration_errors(user, password: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if not user.email:
+        errors.setdefault("email", []).append(_("請填寫電子郵件。"))
+    else:
+        try:
+            validate_email(user.email)
+        except ValidationError:
+            errors.setdefault("email", []).append(_("電子郵件格式不正確。"))
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    return errors
+
+
+@transaction.atomic
+def applicant_register(*, username: str, email: str, password: str, display_name: str):
+    """Self-registration of a graduate student: an inactive account with the `applicant` role, and after the commit an
+    e-mail with the link that activates it (valid `verify_seconds()`). 400 by field for a taken or malformed username,
+    a malformed address or a weak password. An address that already belongs to a verified applicant gets a reminder
+    of its account instead of a second one; the answer is the same, so it tells nobody which addresses are registered.
+    Returns the new user, or None."""
+    User = get_user_model()
+    email = User.objects.normalize_email((email or "").strip())
+    user = User(username=username, email=email, display_name=display_name.strip(), is_active=False, agency=None)
+    errors = _registration_errors(user, password)
+    if errors:
+        raise ValidationError(errors)
+    existing = (
+        User.objects.filter(email__iexact=email, is_active=True, groups__name=Role.APPLICANT)
+        .order_by("pk")
+        .values_list("username", "email")
+        .first()
+    )
+    if existing is not None:
+        username, address = existing
+        _mail_after_commit(
+            _("【研考會】學位論文獎補助申請帳號"),
+            _(
+                "您好：\n\n有人以此電子郵件註冊學位論文獎補助申請帳號，但此信箱已註冊帳號「%(username)s」，"
+                "請直接以該帳號登入；忘記密碼請洽研考會。\n\n若您並未註冊，請忽略本信。\n"
+            )
+            % {"username": username},
+            address,
+        )
+        return None
+    user.set_password(password)
+    try:
+        with transaction.atomic():  # the same username sent twice at once: the second is a 400, not a 500
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError({"username": [_("此帳號已有人使用。")]}) from exc
+    user.groups.set([Group.objects.get_or_create(name=Role.APPLICANT)[0]])
+    token = verification_token(user)
+    hours = verify_seconds() // 3600
+    _mail_after_commit(
+        _("【研考會】請驗證您的電子郵件"),
+        _(
+            "%(name)s 您好：\n\n感謝您註冊學位論文獎補助申請帳號「%(username)s」。請於 %(hours)d 小時內開啟下列連結，"
+            "完成電子郵件驗證後即可登入申請：\n\n%(url)s\n\n驗證碼：%(token)s\n\n若您並未註冊，請忽略本信。\n"
+        )
+        % {
+            "name": user.display_name or user.username,
+            "username": user.username,
+            "hours": hours,
+            "url": verification_url(token),
+            "token": token,
+        },
+        email,
+    )
+    return user
+
+
+@transaction.atomic
+def applicant_verify(*, token: str):
+    """The link in the registration e-mail: the account becomes active and its profile records when the address was
+    verified (the profile is created empty; the applicant fills it in before applying). 400 `token` for a forged,
+    expired or already used link."""
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=verify_seconds())
+    except signing.SignatureExpired as exc:
+        raise ValidationError({"token": [_("驗證連結已逾期，請重新註冊。")]}) from exc
+    except signing.BadSignature as exc:
+        raise ValidationError({"token": [_("驗證連結無效。")]}) from exc
+    User = get_user_model()
+    # Locks the account: the same link opened twice at once verifies it once.
+    user = User.objects.select_for_update().filter(pk=data.get("user")).first()
+    if user is None or user.email != data.get("email") or not user.groups.filter(name=Role.APPLICANT).exists():
+        raise ValidationError({"token": [_("驗證連結無效。")]})
+    profile = ApplicantProfile.objects.filter(user=user).first()
+    if profile is not None and profile.email_verified_at is not None:
+        raise ValidationError({"token": [_("此電子郵件已完成驗證，請直接登入。")]})
+    now = timezone.now()
+    if profile is None:
+        # Empty until the applicant fills it in (profile_set); `_applicant` refuses to apply before that.
+        ApplicantProfile.objects.create(
+            user=user, university="", department="", degree="", advisor="", email_verified_at=now
+        )
+    else:
+        profile.email_verified_at = now
+        profile.save(update_fields=["email_verified_at"])
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    user.__dict__.pop("_role_codes", None)
+    return user
 
 
 @transaction.atomic
