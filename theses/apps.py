@@ -8,7 +8,7 @@ class ThesesConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications import registry
-        from workflow_site import demo, ui
+        from workflow_site import api, demo, ui
 
         from .deadlines import SOURCES
         from .demo import seed
@@ -23,3 +23,5 @@ class ThesesConfig(AppConfig):
 
         ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")
         ui.register_public(prefix="results/theses/", urls="theses.urls_public", title=_("優良學位論文獲獎名單"))
+        ui.register_public(prefix="applicants/", urls="theses.urls_applicants")  # the e-mail verification link
+        api.register("theses.api")

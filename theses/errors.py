@@ -10,4 +10,5 @@ class Code(StrEnum):
     UNSCREENED_APPLICATIONS = "unscreened_applications"  # review started while submitted applications await screening
     NOT_VERIFIED = "not_verified"  # an applicant whose e-mail address is not verified yet
     NO_PROFILE = "no_profile"  # an applicant who has not filled in their profile
+    RESULTS_NOT_AVAILABLE = "results_not_available"  # a call's results asked for before it is decided
     SCORING_OPEN = "scoring_open"  # a call decided by someone who may not end its panels' scoring

@@ -10,7 +10,7 @@ from accounts.selectors import acting_principals, agency_ids_acting
 from reviews.models import Adoption, ScoreSheet
 from workflow_site.errors import NotFound
 
-from .models import Kind, ThesisApplication, ThesisCall
+from .models import ApplicantProfile, Kind, ThesisApplication, ThesisCall
 
 # What stays with the applicant until they send it.
 APPLICANT_PRIVATE = (ThesisApplication.Status.DRAFT, ThesisApplication.Status.WITHDRAWN)
@@ -50,12 +50,23 @@ def application_visibility(user) -> Q:
     return visible
 
 
+def shows_applicant(viewer, application: ThesisApplication) -> bool:
+    """Who applied (name, school, department, advisor, the name to publish) is hidden from the reviewers of a
+    double-blind call; the applicant and RDEC see it. Needs `application.call` (select_related)."""
+    return not application.call.double_blind or application.applicant_id == viewer.pk or is_rdec_staff(viewer)
+
+
 def application_list(*, viewer) -> QuerySet[ThesisApplication]:
     return (
         ThesisApplication.objects.filter(application_visibility(viewer))
         .select_related("call", "applicant")
         .order_by("call_id", "pk")
     )
+
+
+def application_details(*, viewer) -> QuerySet[ThesisApplication]:
+    """`application_list` with what the API shows of each (its documents): a constant number of queries a page."""
+    return application_list(viewer=viewer).prefetch_related("documents")
 
 
 def application_for_update(*, application_id: int, viewer) -> ThesisApplication:
@@ -72,6 +83,15 @@ def application_for_update(*, application_id: int, viewer) -> ThesisApplication:
 def call_list() -> QuerySet[ThesisCall]:
     """Every call: what they offer is public (the applicant portal lists the open ones)."""
     return ThesisCall.objects.prefetch_related("tracks").order_by("-year")
+
+
+def call_details() -> QuerySet[ThesisCall]:
+    """Every call with its tracks and each kind's rubric (read off the track's panel): four queries for any number."""
+    return ThesisCall.objects.prefetch_related("tracks__panel__rubric__criteria").order_by("-year")
+
+
+def profile_of(user) -> ApplicantProfile | None:
+    return ApplicantProfile.objects.filter(user_id=user.pk).first()
 
 
 def awarded_theses(*, year: int | None = None) -> QuerySet[ThesisApplication]:

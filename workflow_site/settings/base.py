@@ -300,6 +300,9 @@ SPECTACULAR_SETTINGS = {
         "PanelMemberKindEnum": "reviews.models.PanelMember.Kind",
         "ScoreSheetStatusEnum": "reviews.models.ScoreSheet.Status",
         "ProposalGradeEnum": "proposals.models.Grade",
+        "ThesisKindEnum": "theses.models.Kind",
+        "ThesisApplicationStatusEnum": "theses.models.ThesisApplication.Status",
+        "DocumentFormatEnum": "theses.models.ThesisDocument.Format",
     },
 }
 
