@@ -3,6 +3,7 @@ officer (who sees everything), answers JSON that validates against the response 
 unknown filter value is a 400, not a silently unfiltered list."""
 
 import copy
+from datetime import timedelta
 from decimal import Decimal
 
 import jsonschema
@@ -11,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts.models import User
 from accounts.roles import Role
 from plan_control.models import Appraisal, AppraisalRound
 from plan_control.monitoring import services as monitoring_services
@@ -18,6 +20,9 @@ from plan_control.tests import factories as plans
 from proposals import services as proposal_services
 from proposals.tests.factories import agency_people, graded_round, make_round, sent_proposal
 from reviews.models import Panel
+from theses import services as thesis_services
+from theses.tests.factories import make_applicant, make_call, score_everything, sent_application
+from workflow_site.roc_calendar.calendar import today
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +103,31 @@ def seeded(make_user):
         computed_at=timezone.now(),
     )
     Appraisal.objects.create(round=appraisal_round, plan=made[1], agency=tr, suggested_score=Decimal("61.5"))
-    return [officer, pwb_clerk]  # everything; the agency's own drafts
+    applicant, reviewer = _theses(officer)
+    return [officer, pwb_clerk, applicant, reviewer]  # everything; the agency's own drafts; theirs; a blind view
+
+
+def _theses(officer):
+    """A decided thesis call (approved and rejected, results) and an open one with a draft; the applicant and a
+    reviewer of the double-blind call, who reads the applications without who applied (nulls)."""
+    deadlines = {
+        "application_deadline": today() + timedelta(days=30),
+        "review_deadline": today() + timedelta(days=60),
+        "final_due_date": today() + timedelta(days=200),
+    }
+    decided = make_call(officer, year=115, members=2, quota=1, **deadlines)
+    thesis_services.call_open(call_id=decided.pk, actor=officer)
+    winner, other = make_applicant("schema.winner"), make_applicant("schema.other")
+    sent = [sent_application(decided, winner, title="港區轉型"), sent_application(decided, other, title="輕軌轉乘")]
+    for application in sent:
+        thesis_services.application_screen(actor=officer, application_id=application.pk, eligible=True)
+    thesis_services.call_start_review(call_id=decided.pk, actor=officer)
+    score_everything(decided, {sent[0].pk: 90, sent[1].pk: 60})
+    thesis_services.call_decide(call_id=decided.pk, actor=officer)
+    later = make_call(officer, year=116, members=2, **deadlines)
+    thesis_services.call_open(call_id=later.pk, actor=officer)
+    thesis_services.application_create(actor=winner, call_id=later.pk, kind="subsidy", title="草稿", abstract="摘要")
+    return winner, User.objects.get(username="thesis_reviewer115_0")
 
 
 def ids_for(api_client, path: str) -> list:
@@ -149,6 +178,9 @@ def test_every_list_and_detail_answer_matches_the_published_schema(api_client, s
         "/api/v1/appraisals/?grade=bogus",
         "/api/v1/appraisal-rounds/?status=bogus",
         "/api/v1/delegations/?status=bogus",
+        "/api/v1/thesis-calls/?status=bogus",
+        "/api/v1/thesis-applications/?status=bogus",
+        "/api/v1/thesis-applications/?kind=bogus",
         "/api/v1/notifications/?unread=bogus",
         "/api/v1/progress-reports/?lagging=bogus",
         "/api/v1/progress-reports/?lagging=yes",
