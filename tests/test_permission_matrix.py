@@ -49,24 +49,32 @@ from proposals.tests.factories import make_round, score_everything, sent_proposa
 from reviews import services as review_services
 from reviews.models import Adoption, Panel, PanelMember, ScoreSheet, TieResolution
 from reviews.tests import factories as reviews
+from theses import services as thesis_services
+from theses.models import ApplicantProfile, ThesisApplication, ThesisCall, ThesisDocument
+from theses.tests.factories import RUBRIC as THESIS_RUBRIC
+from theses.tests.factories import make_applicant, sent_application
+from theses.tests.factories import pdf as thesis_pdf
+from theses.tests.factories import score_everything as thesis_score_everything
 from workflow_site.models import TransitionLog
 from workflow_site.roc_calendar.calendar import today
 
 # ---------------------------------------------------------------------------------------------- roles
 
 ANON, CLERK, HEAD, OFFICER, SUPERVISOR, ADMIN = "anon", "clerk", "head", "officer", "supervisor", "admin"
-REVIEWER, CHAIR, INSIDER = "reviewer", "chair", "insider"
-ROLES = (ANON, CLERK, HEAD, OFFICER, SUPERVISOR, ADMIN, REVIEWER, CHAIR, INSIDER)
+REVIEWER, CHAIR, INSIDER, APPLICANT = "reviewer", "chair", "insider", "applicant"
+ROLES = (ANON, CLERK, HEAD, OFFICER, SUPERVISOR, ADMIN, REVIEWER, CHAIR, INSIDER, APPLICANT)
 # The clerk and the head of agency A; an RDEC officer and an RDEC supervisor; a system administrator; a reviewer and
-# a panel chair (external, no agency) sitting on the "own" panels and on the proposal round in scoring; an insider: a
-# reviewer who works at agency A (an internal representative) and sits on no panel here, so sees nothing of A's.
+# a panel chair (external, no agency) sitting on the "own" panels, on the proposal round in scoring and on the thesis
+# call in review; an insider: a reviewer who works at agency A (an internal representative) and sits on no panel here,
+# so sees nothing of A's; a graduate student applying for a thesis subsidy (no agency), whose "own" application is
+# theirs and the "other" another student's.
 AGENCY, STAFF, RUNS, PANEL = "agency", "staff", "runs", "panel"
 GROUPS = {  # most specific first: RUNS lies inside STAFF
     RUNS: (OFFICER, ADMIN),  # who run the processes (rules run_round, run_panel, run_control); not the supervisor
     AGENCY: (CLERK, HEAD),
     STAFF: (OFFICER, SUPERVISOR, ADMIN),  # RDEC staff: see every agency's data, finalise
     PANEL: (REVIEWER, CHAIR),
-    "*": (CLERK, HEAD, OFFICER, SUPERVISOR, ADMIN, REVIEWER, CHAIR, INSIDER),
+    "*": (CLERK, HEAD, OFFICER, SUPERVISOR, ADMIN, REVIEWER, CHAIR, INSIDER, APPLICANT),
 }
 
 # Per kind of object: the roles who see only their own ("own" target: agency A's, or the clerk's own notification
@@ -84,6 +92,7 @@ SCOPED = {
     "panel": GROUPS[PANEL],
     "agency": (),  # the directory: everyone signed in reads every agency
     "user": (),  # administrators only, whichever agency
+    "thesis_app": (APPLICANT,),  # an applicant's own; RDEC and the panel see both students' alike
 }
 
 
@@ -171,6 +180,20 @@ def _tie(w, panel) -> dict:
 
 
 FULL_SCORES = {"innovation": 8, "feasibility": 7, "benefit": 15}
+
+
+def _thesis_call_body(_w, _t) -> dict:
+    return {
+        "year": 150,
+        "title": "150年度學位論文獎補助",
+        "application_deadline": (today() + datetime.timedelta(days=30)).isoformat(),
+        "review_deadline": (today() + datetime.timedelta(days=60)).isoformat(),
+        "final_due_date": (today() + datetime.timedelta(days=200)).isoformat(),
+        "tracks": [{"kind": "subsidy", "degree": "master", "quota": 2, "amount": 30000}],
+        "rubrics": {"subsidy": THESIS_RUBRIC},
+        "min_members": 1,
+    }
+
 
 MATRIX: dict[str, Row] = {
     # -- accounts: the directory for everyone signed in; agencies and users for administrators
@@ -360,6 +383,94 @@ MATRIX: dict[str, Row] = {
         {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 200},
         body=fixed({"score": 80, "comment": "預算執行偏低"}),
     ),
+    # -- thesis calls: what they offer is public to everyone signed in (applicants included); RDEC runs them
+    "GET /api/v1/thesis-calls/": row(None, {"*": 200}),
+    "POST /api/v1/thesis-calls/": row(None, {"*": 403, RUNS: 201}, body=_thesis_call_body),
+    "GET /api/v1/thesis-calls/{id}/": row("thesis_call.open", {"*": 200}),
+    "POST /api/v1/thesis-calls/{id}/open/": row("thesis_call.planning", {"*": 403, RUNS: 200}),
+    "POST /api/v1/thesis-calls/{id}/members/": row(
+        "thesis_call.planning",
+        {"*": 403, RUNS: 201},
+        body=lambda w, _t: {"kind": "subsidy", "user": w["user.spare_reviewer"].pk, "member_kind": "external"},
+    ),
+    # 409 for RDEC: its sent applications still await screening (the screen action's targets).
+    "POST /api/v1/thesis-calls/{id}/start-review/": row("thesis_call.open", {"*": 403, RUNS: 409}),
+    # Every sheet is in but the panel still scores: the officer ends it; a supervisor is told to wait for them.
+    "POST /api/v1/thesis-calls/{id}/decide/": row("thesis_call.reviewing", {"*": 403, RUNS: 200, SUPERVISOR: 409}),
+    "POST /api/v1/thesis-calls/{id}/close/": row("thesis_call.decided", {"*": 403, RUNS: 200}),
+    "GET /api/v1/thesis-calls/{id}/results/": row("thesis_call.decided", {"*": 403, STAFF: 200}),
+    # -- thesis applications: the applicant's own (drafts too), RDEC what was sent, the panel what it scores
+    "GET /api/v1/thesis-applications/": row(None, {"*": 200}),
+    "POST /api/v1/thesis-applications/": row(
+        None,
+        {"*": 403, APPLICANT: 201},
+        body=lambda w, _t: {
+            "call": w["thesis_call.open_empty"].pk,
+            "kind": "subsidy",
+            "title": "港區",
+            "abstract": "x",
+        },
+    ),
+    "GET /api/v1/thesis-applications/{id}/": row(
+        "thesis_app.in_review", {"*": 404, APPLICANT: 200, STAFF: 200, PANEL: 200}
+    ),
+    "PATCH /api/v1/thesis-applications/{id}/": row(
+        "thesis_app.draft", {"*": 404, APPLICANT: 200}, body=fixed({"title": "修正後"})
+    ),
+    "POST /api/v1/thesis-applications/{id}/documents/": row(
+        "thesis_app.draft",
+        {"*": 404, APPLICANT: 201},
+        body=lambda w, t: {"role": "other", **_pdf(w, t)},
+        multipart=True,
+    ),
+    "POST /api/v1/thesis-applications/{id}/submit/": row("thesis_app.draft", {"*": 404, APPLICANT: 200}),
+    "POST /api/v1/thesis-applications/{id}/withdraw/": row(
+        "thesis_app.draft", {"*": 404, APPLICANT: 200}, body=fixed({"reason": "不申請了"})
+    ),
+    "POST /api/v1/thesis-applications/{id}/screen/": row(
+        "thesis_app.submitted", {"*": 404, APPLICANT: 403, STAFF: 403, RUNS: 200}, body=fixed({"eligible": True})
+    ),
+    "POST /api/v1/thesis-applications/{id}/return/": row(
+        "thesis_app.submitted",
+        {"*": 404, APPLICANT: 403, STAFF: 403, RUNS: 200},
+        body=fixed({"note": "請補指導教授推薦函"}),
+    ),
+    "POST /api/v1/thesis-applications/{id}/submit-final/": row(
+        "thesis_app.approved", {"*": 404, APPLICANT: 200, STAFF: 403}, body=_pdf, multipart=True
+    ),
+    "POST /api/v1/thesis-applications/{id}/accept-final/": row(
+        "thesis_app.final_submitted", {"*": 404, APPLICANT: 403, STAFF: 403, RUNS: 200}
+    ),
+    "POST /api/v1/thesis-applications/{id}/cancel/": row(
+        "thesis_app.approved",
+        {"*": 404, APPLICANT: 403, STAFF: 403, RUNS: 200},
+        body=fixed({"reason": "逾期未繳交完稿"}),
+    ),
+    # -- applicants: anyone registers and verifies (no credentials are read); the profile is an applicant's own
+    "POST /api/v1/applicants/register/": row(
+        None,
+        {"*": 202},
+        anon=202,
+        body=fixed(
+            {
+                "username": "matrix.registrant",
+                "email": "registrant@example.edu.tw",
+                "password": "Another-horse-2026",
+                "display_name": "新同學",
+            }
+        ),
+    ),
+    "POST /api/v1/applicants/verify/": row(
+        None, {"*": 200}, anon=200, body=lambda w, _t: {"token": w["applicant.token"]}
+    ),
+    "GET /api/v1/applicants/me/": row(None, {"*": 403, APPLICANT: 200}),
+    "PUT /api/v1/applicants/me/": row(
+        None,
+        {"*": 403, APPLICANT: 200},
+        body=fixed(
+            {"university": "國立高雄大學", "department": "都市發展研究所", "degree": "master", "advisor": "李教授"}
+        ),
+    ),
 }
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -433,12 +544,14 @@ def seed() -> dict:
                 REVIEWER: UserFactory(roles=[Role.REVIEWER], agency=None, username="matrix.reviewer"),
                 CHAIR: UserFactory(roles=[Role.REVIEWER], agency=None, username="matrix.chair"),
                 INSIDER: UserFactory(roles=[Role.REVIEWER], agency=own, username="matrix.insider"),
+                APPLICANT: make_applicant("matrix.applicant"),
             },
         }
     )
     _seed_proposals(w, officer, (clerk_a, head_a), (clerk_b, head_b), start)
     _seed_panels(w, own, other)
     _seed_plans(w, officer, clerk_a, clerk_b)
+    _seed_theses(w, officer, start)
     # An in-app reminder to each clerk about their draft. The deadline scan that writes these commits in a durable
     # transaction of its own, which cannot run inside the module's; the row is what it would write.
     rule = ReminderRuleFactory(channels=[Channel.IN_APP])
@@ -656,6 +769,81 @@ def _seed_plans(w, officer, clerk_a, clerk_b) -> None:
         w[f"appraisal.{stage}"] = appraisals
 
 
+def _seed_theses(w, officer, start) -> None:
+    """Thesis calls in every stage, each with an application of the matrix applicant ("own") and one of another
+    student ("other") in the state its actions need. The matrix reviewer and chair sit on the call in review."""
+    students = (w["role"][APPLICANT], make_applicant("matrix.applicant_other"))
+    deadlines = {
+        "application_deadline": start + datetime.timedelta(days=30),
+        "review_deadline": start + datetime.timedelta(days=60),
+        "final_due_date": start + datetime.timedelta(days=200),
+    }
+
+    def new_call(year: int, kinds=("subsidy",), panel=None) -> ThesisCall:
+        tracks = [{"kind": kind, "degree": "master", "quota": 2, "amount": 30000, "min_score": 60} for kind in kinds]
+        call = thesis_services.call_create(
+            actor=officer,
+            year=year,
+            title=f"{year}年度學位論文獎補助",
+            tracks=tracks,
+            rubrics=dict.fromkeys(kinds, THESIS_RUBRIC),
+            min_members=1,
+            **deadlines,
+        )
+        for n, member in enumerate(panel or [UserFactory(roles=[Role.REVIEWER], agency=None)]):
+            thesis_services.call_member_add(
+                call_id=call.pk, actor=officer, kind="subsidy", user_id=member.pk, member_kind="external", chair=n == 0
+            )
+        if year != 140:
+            thesis_services.call_open(call_id=call.pk, actor=officer)
+        return call
+
+    def sent(call, kind: str = "subsidy") -> tuple[ThesisApplication, ThesisApplication]:
+        extra = {"defence_date": start - datetime.timedelta(days=30)} if kind == "award" else {}
+        return tuple(sent_application(call, s, kind=kind, title=f"{kind}（{s.username}）", **extra) for s in students)
+
+    def reviewed(call, applications) -> None:
+        for application in applications:
+            thesis_services.application_screen(actor=officer, application_id=application.pk, eligible=True)
+        thesis_services.call_start_review(call_id=call.pk, actor=officer)
+        thesis_score_everything(call, dict(zip([a.pk for a in applications], (90, 80), strict=True)))
+
+    w["thesis_call.planning"] = new_call(140)
+    w["thesis_call.open"] = open_call = new_call(141, kinds=("subsidy", "award"))
+    drafts = []
+    for student in students:
+        draft = thesis_services.application_create(
+            actor=student, call_id=open_call.pk, kind="subsidy", title="草稿", abstract="摘要"
+        )
+        thesis_services.document_add(actor=student, application_id=draft.pk, role="plan", upload=thesis_pdf())
+        drafts.append(draft)
+    w["thesis_app.draft"] = tuple(drafts)
+    w["thesis_app.submitted"] = sent(open_call, kind="award")
+    w["thesis_call.open_empty"] = new_call(142)
+
+    w["thesis_call.reviewing"] = reviewing = new_call(143, panel=[w["role"][CHAIR], w["role"][REVIEWER]])
+    w["thesis_app.in_review"] = in_review = sent(reviewing)
+    reviewed(reviewing, in_review)
+
+    w["thesis_call.decided"] = decided = new_call(144)
+    w["thesis_app.approved"] = approved = sent(decided)
+    reviewed(decided, approved)
+    thesis_services.call_decide(call_id=decided.pk, actor=officer)
+
+    final = new_call(145)
+    handed_in = sent(final)
+    reviewed(final, handed_in)
+    thesis_services.call_decide(call_id=final.pk, actor=officer)
+    for student, application in zip(students, handed_in, strict=True):
+        thesis_services.application_submit_final(actor=student, application_id=application.pk, upload=thesis_pdf())
+    w["thesis_app.final_submitted"] = handed_in
+
+    registrant = thesis_services.applicant_register(
+        username="matrix.unverified", email="unverified@example.edu.tw", password="Another-horse-2026", display_name="x"
+    )
+    w["applicant.token"] = thesis_services.verification_token(registrant)
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Seeded once for the module inside a transaction rolled back at its end; each test runs in a savepoint of it
@@ -688,6 +876,10 @@ WATCHED = (
     ProgressReport,
     AppraisalRound,
     Appraisal,
+    ThesisCall,
+    ThesisApplication,
+    ThesisDocument,
+    ApplicantProfile,
     TransitionLog,
 )
 
