@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from .models import Agency, Delegation, User
+from .roles import AGENCY_STAFF, user_roles
 
 
 def acting_principals(user, *, on: datetime.date | None = None) -> list[User]:
@@ -81,6 +82,19 @@ def agency_ids_acting(user) -> set[int]:
     """The user's agency, and those of the people they currently stand in for (職務代理)."""
     ids = {user.agency_id} if user.agency_id else set()
     return ids | {p.agency_id for p in acting_principals(user) if p.agency_id}
+
+
+def agency_ids_staffed(user) -> set[int]:
+    """The agencies for which `user` works as agency staff (clerk or head), by their own role or as the acting
+    substitute of someone who holds one. A reviewer from a bureau acting for a clerk of another agency gets that
+    agency, not their own; an applicant gets none."""
+    ids = {user.agency_id} if user.agency_id and AGENCY_STAFF & user_roles(user) else set()
+    return ids | {p.agency_id for p in acting_principals(user) if p.agency_id and AGENCY_STAFF & user_roles(p)}
+
+
+def is_agency_staff(user) -> bool:
+    """Whether `user` acts as agency staff today, in their own right or for a principal."""
+    return bool(AGENCY_STAFF & user_roles(user)) or any(AGENCY_STAFF & user_roles(p) for p in acting_principals(user))
 
 
 def users_by_agency(agency_ids, role: str) -> dict[int, tuple[int, ...]]:

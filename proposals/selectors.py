@@ -6,8 +6,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.roles import AGENCY_STAFF, Role, is_rdec_staff, user_roles
-from accounts.selectors import acting_principals, agency_ids_acting
+from accounts.roles import Role, is_rdec_staff, user_roles
+from accounts.selectors import agency_ids_acting, is_agency_staff
 from reviews import selectors as review_selectors
 from reviews.errors import Code as ReviewCode
 from reviews.models import Adoption, Panel, ScoreSheet
@@ -20,10 +20,6 @@ from .models import Proposal, ProposalRound
 AGENCY_PRIVATE = (Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL, Proposal.Status.WITHDRAWN)
 
 
-def _is_agency_user(user) -> bool:
-    return bool(AGENCY_STAFF & user_roles(user)) or any(AGENCY_STAFF & user_roles(p) for p in acting_principals(user))
-
-
 def proposal_visibility(user) -> Q:
     """Agencies: their own proposals, drafts included. RDEC: what agencies have sent. Reviewers: what they
     score (not recused). Nobody else: nothing."""
@@ -32,7 +28,7 @@ def proposal_visibility(user) -> Q:
     visible = Q(pk__in=[])
     if is_rdec_staff(user):
         visible |= ~Q(status__in=AGENCY_PRIVATE)
-    if _is_agency_user(user):
+    if is_agency_staff(user):
         visible |= Q(agency_id__in=agency_ids_acting(user))
     if Role.REVIEWER in user_roles(user):
         assigned = ScoreSheet.objects.filter(

@@ -13,8 +13,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
-from accounts.roles import AGENCY_STAFF, is_rdec_staff, user_roles
-from accounts.selectors import acting_principals, agency_ids_acting
+from accounts.roles import is_rdec_staff
+from accounts.selectors import agency_ids_acting, is_agency_staff
 from workflow_site.errors import NotFound
 
 from . import scoring
@@ -168,16 +168,12 @@ def delegation_refusals(substitute, principal) -> list[str]:
     return []
 
 
-def _is_agency_user(user) -> bool:
-    return bool(AGENCY_STAFF & user_roles(user)) or any(AGENCY_STAFF & user_roles(p) for p in acting_principals(user))
-
-
 def adoption_visibility(user) -> Q:
     """RDEC staff: every adoption question. Agency staff: those put to their agency (or to the agency of whom they
     stand in for). Nobody else: none."""
     if is_rdec_staff(user):
         return Q()
-    if _is_agency_user(user):
+    if is_agency_staff(user):
         return Q(agency_id__in=agency_ids_acting(user))
     return Q(pk__in=[])
 

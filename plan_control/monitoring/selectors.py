@@ -8,8 +8,8 @@ from decimal import ROUND_DOWN, Decimal
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
-from accounts.roles import AGENCY_STAFF, is_rdec_staff, user_roles
-from accounts.selectors import agency_ids_acting
+from accounts.roles import is_rdec_staff
+from accounts.selectors import agency_ids_staffed
 
 from ..models import ControlledPlan, ControlYear, MonthlyTally, ProgressReport
 
@@ -31,7 +31,7 @@ def agency_ids_seen(user) -> set[int]:
     """The agencies whose plan control data a user who is not RDEC staff sees: an agency clerk's or head's own, and
     those of whom they stand in for. Working at an agency is not enough: a reviewer from a bureau (an internal
     representative) or an applicant sees none of its plans, reports or appraisals."""
-    return agency_ids_acting(user) if AGENCY_STAFF & user_roles(user) else set()
+    return agency_ids_staffed(user)
 
 
 def control_year(year: int) -> ControlYear:
