@@ -17,7 +17,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.auth import AnonThrottle, AuthTokenThrottle
+from accounts.auth import AnonThrottle
 from accounts.roles import Role, user_roles
 from reviews.models import PanelMember
 from workflow_site import spreadsheets
@@ -28,6 +28,7 @@ from workflow_site.schema import STAGE_CONFLICT
 
 from . import exports, selectors, services
 from .models import MAX_AMOUNT, ApplicantProfile, Degree, Kind, ThesisApplication, ThesisCall, ThesisDocument
+from .throttles import RegistrationThrottle
 
 # ---------------------------------------------------------------------------------------------- calls
 
@@ -346,8 +347,8 @@ class ThesisApplicationSerializer(serializers.ModelSerializer):
         if request is not None and not selectors.shows_applicant(request.user, instance):
             data.update(dict.fromkeys(IDENTITY))
             # A file's name may carry the author's: "研究計畫.pdf" instead.
-            for document in data["documents"]:
-                document["name"] = f"{ThesisDocument.Role(document['role']).label}.{document['format']}"
+            for document, shown in zip(data["documents"], instance.documents.all(), strict=True):
+                document["name"] = selectors.document_name(shown, shows_applicant=False)
         return data
 
 
@@ -491,13 +492,6 @@ class ThesisApplicationViewSet(
 
 
 # ---------------------------------------------------------------------------------------------- applicants
-
-
-class RegistrationThrottle(AuthTokenThrottle):
-    """Registering and verifying: per address at the sign-in rate (`auth_token`), counted apart from signing in."""
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": "applicants", "ident": self.get_ident(request)}
 
 
 class ApplicantRegistrationSerializer(serializers.Serializer):

@@ -23,5 +23,5 @@ class ThesesConfig(AppConfig):
 
         ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")
         ui.register_public(prefix="results/theses/", urls="theses.urls_public", title=_("優良學位論文獲獎名單"))
-        ui.register_public(prefix="applicants/", urls="theses.urls_applicants")  # the e-mail verification link
+        ui.register_public(prefix="applicants/", urls="theses.urls_applicants", title=_("學位論文獎補助申請"))
         api.register("theses.api")

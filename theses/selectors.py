@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from accounts.roles import AGENCY_STAFF, Role, is_rdec_staff, user_roles
-from accounts.selectors import acting_principals, agency_ids_acting
+from accounts.roles import Role, is_rdec_staff, user_roles
+from accounts.selectors import agency_ids_acting, is_agency_staff
 from reviews.models import Adoption, ScoreSheet
 from workflow_site.errors import NotFound
 
-from .models import ApplicantProfile, Kind, ThesisApplication, ThesisCall
+from .models import ApplicantProfile, Kind, ThesisApplication, ThesisCall, ThesisDocument
 
 # What stays with the applicant until they send it.
 APPLICANT_PRIVATE = (ThesisApplication.Status.DRAFT, ThesisApplication.Status.WITHDRAWN)
@@ -40,7 +40,7 @@ def application_visibility(user) -> Q:
             item__subject_id=OuterRef("pk"),
         ).exclude(status=ScoreSheet.Status.RECUSED)
         visible |= Q(Exists(assigned))
-    if AGENCY_STAFF & roles or any(AGENCY_STAFF & user_roles(p) for p in acting_principals(user)):
+    if is_agency_staff(user):
         asked = Adoption.objects.filter(
             subject_type=ContentType.objects.get_for_model(ThesisApplication),
             subject_id=OuterRef("pk"),
@@ -54,6 +54,14 @@ def shows_applicant(viewer, application: ThesisApplication) -> bool:
     """Who applied (name, school, department, advisor, the name to publish) is hidden from the reviewers of a
     double-blind call; the applicant and RDEC see it. Needs `application.call` (select_related)."""
     return not application.call.double_blind or application.applicant_id == viewer.pk or is_rdec_staff(viewer)
+
+
+def document_name(document: ThesisDocument, *, shows_applicant: bool) -> str:
+    """The file name shown and downloaded: the uploaded one, or "研究計畫.pdf" for a reviewer of a double-blind call
+    (a file's name may carry its author's)."""
+    if shows_applicant:
+        return document.name
+    return f"{ThesisDocument.Role(document.role).label}.{document.format}"
 
 
 def application_list(*, viewer) -> QuerySet[ThesisApplication]:

@@ -20,6 +20,7 @@ class ThesesApplication(Application):
 urlpatterns = [
     path("", views.ApplicationListView.as_view(), name="list"),
     path("new/", views.ApplicationCreateView.as_view(), name="create"),
+    path("profile/", views.ProfileView.as_view(), name="profile"),
     path("<int:pk>/", views.ApplicationDetailView.as_view(), name="detail"),
     path("<int:pk>/transitions/<slug:name>/", views.ApplicationTransitionView.as_view(), name="transition"),
     path("<int:pk>/documents/", views.DocumentUploadView.as_view(), name="document-add"),

@@ -1,4 +1,4 @@
-"""/applicants/: the pages an applicant reaches before signing in (the e-mail verification link)."""
+"""/applicants/: the pages an applicant reaches before signing in: registering and the e-mail verification link."""
 
 from django.urls import path
 
@@ -6,4 +6,7 @@ from . import views_applicants
 
 app_name = "applicants"
 
-urlpatterns = [path("verify/", views_applicants.verify, name="verify")]
+urlpatterns = [
+    path("", views_applicants.register, name="register"),
+    path("verify/", views_applicants.verify, name="verify"),
+]

@@ -29,7 +29,7 @@ from workflow_site.selectors import transition_history
 from workflow_site.views import run_service
 
 from . import selectors, services
-from .forms import ApplicationFilterForm, DocumentForm, FinalForm, NewApplicationForm
+from .forms import ApplicationFilterForm, DocumentForm, FinalForm, NewApplicationForm, ProfileForm
 from .models import ThesisApplication, ThesisCall, ThesisDocument
 
 S = ThesisApplication.Status
@@ -41,11 +41,6 @@ def _visible_application(user, pk: int) -> ThesisApplication:
 
 def _is_applicant(user) -> bool:
     return Role.APPLICANT in user_roles(user)
-
-
-def _shows_applicant(user, application: ThesisApplication) -> bool:
-    """Who the applicant is (name, school, advisor) is hidden from reviewers of a double-blind call."""
-    return not application.call.double_blind or application.applicant_id == user.pk or is_rdec_staff(user)
 
 
 # ---------------------------------------------------------------- applications
@@ -71,9 +66,13 @@ class ApplicationListView(LoginRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
+        applicant = _is_applicant(user)
+        profile = selectors.profile_of(user) if applicant else None
         context.update(
             filter_form=self.filter_form,
-            can_apply=_is_applicant(user) and selectors.open_calls().exists(),
+            is_applicant=applicant,
+            profile_missing=applicant and not (profile and profile.is_complete),
+            can_apply=applicant and selectors.open_calls().exists(),
             is_staff=is_rdec_staff(user),
             calls=selectors.call_list() if is_rdec_staff(user) else [],
         )
@@ -94,7 +93,13 @@ class ApplicationCreateView(LoginRequiredMixin, View):
         return NewApplicationForm(data, files, calls=selectors.open_calls())
 
     def _render(self, form):
-        return render(self.request, self.template_name, {"form": form})
+        context = {
+            "form": form,
+            "heading": _("新增申請"),
+            "action": reverse("theses:create"),
+            "submit_label": _("儲存草稿"),
+        }
+        return render(self.request, self.template_name, context)
 
     def get(self, request):
         form = self._form()
@@ -122,6 +127,45 @@ class ApplicationCreateView(LoginRequiredMixin, View):
         if not created:
             return self._render(form)
         return HttpResponseRedirect(reverse("theses:detail", args=[created.result.pk]))
+
+
+class ProfileView(LoginRequiredMixin, View):
+    """申請人資料: the applicant's school, department, degree, advisor and dates (services.profile_set). Required
+    before the first application; what was typed stays on the page when it is refused."""
+
+    template_name = "theses/form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not _is_applicant(request.user):
+            raise DjangoPermissionDenied(_("只有申請人有申請人資料。"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, form):
+        context = {
+            "form": form,
+            "heading": _("申請人資料"),
+            "intro": _("申請前請填寫就讀學校、系所、學位與指導教授；不需要身分證字號。"),
+            "action": reverse("theses:profile"),
+            "submit_label": _("儲存"),
+        }
+        return render(self.request, self.template_name, context)
+
+    def get(self, request):
+        return self._render(ProfileForm(instance=selectors.profile_of(request.user)))
+
+    def post(self, request):
+        form = ProfileForm(request.POST, instance=selectors.profile_of(request.user))
+        if not form.is_valid():
+            return self._render(form)
+        saved = run_service(
+            request,
+            lambda: services.profile_set(actor=request.user, **form.cleaned_data),
+            _("已儲存申請人資料。"),
+            form=form,
+        )
+        if not saved:
+            return self._render(form)
+        return HttpResponseRedirect(reverse("theses:list"))
 
 
 def _agency_ids(data) -> list[int]:
@@ -216,12 +260,15 @@ class ApplicationDetailView(LoginRequiredMixin, View):
         own = application.applicant_id == request.user.pk
         editable = own and application.status in (S.DRAFT, S.RETURNED)
         final_due = own and application.kind == "subsidy" and application.status in (S.APPROVED, S.OVERDUE)
-        shows_applicant = _shows_applicant(request.user, application)
+        shows_applicant = selectors.shows_applicant(request.user, application)
         actions = APPLICATION_ACTIONS.for_object(application, request.user)
         context = {
             "application": application,
             "shows_applicant": shows_applicant,
-            "documents": list(application.documents.all()),
+            "documents": [
+                (document, selectors.document_name(document, shows_applicant=shows_applicant))
+                for document in application.documents.all()
+            ],
             # The log names the applicant as the actor of their own steps: not for a blind reviewer.
             "history": transition_history(application) if shows_applicant else [],
             "actions": actions,
@@ -294,7 +341,8 @@ class DocumentDownloadView(LoginRequiredMixin, View):
     def get(self, request, pk: int, document_id: int):
         application = _visible_application(request.user, pk)
         document = get_object_or_404(ThesisDocument.objects.filter(application=application), pk=document_id)
-        return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.name)
+        name = selectors.document_name(document, shows_applicant=selectors.shows_applicant(request.user, application))
+        return FileResponse(document.file.open("rb"), as_attachment=True, filename=name)
 
 
 # ---------------------------------------------------------------- calls (RDEC)

@@ -93,7 +93,14 @@ def test_rdec_screens_runs_the_call_and_sees_results(client, call, officer):
 
 
 def test_reviewers_of_a_double_blind_call_see_the_work_not_the_person(client, call, officer):
-    application = sent_application(call, make_applicant("secret", university="國立高雄大學"))
+    student = make_applicant("secret", university="國立高雄大學")
+    application = services.application_create(
+        actor=student, call_id=call.pk, kind="subsidy", title="高雄輕軌轉乘行為研究", abstract="摘要"
+    )
+    document = services.document_add(
+        actor=student, application_id=application.pk, role="plan", upload=pdf("secret_研究計畫_國立高雄大學.pdf")
+    )
+    services.application_submit(actor=student, application_id=application.pk)
     services.application_screen(actor=officer, application_id=application.pk, eligible=True)
     services.call_start_review(call_id=call.pk, actor=officer)
     reviewer = call.tracks.get(kind="subsidy", degree="master").panel.members.first().user
@@ -101,6 +108,12 @@ def test_reviewers_of_a_double_blind_call_see_the_work_not_the_person(client, ca
     page = client.get(f"/theses/{application.pk}/").content.decode()
     assert "高雄輕軌轉乘行為研究" in page
     assert "國立高雄大學" not in page and "secret" not in page
+    assert "研究計畫.pdf" in page
+    download = client.get(f"/theses/{application.pk}/documents/{document.pk}/")
+    assert download.status_code == 200 and "secret" not in download["Content-Disposition"]
+    assert "filename*=utf-8''%E7%A0%94%E7%A9%B6%E8%A8%88%E7%95%AB.pdf" in download["Content-Disposition"]
+    client.force_login(student)  # the applicant sees their own file's name
+    assert "secret_研究計畫_國立高雄大學.pdf" in client.get(f"/theses/{application.pk}/").content.decode()
 
 
 def test_list_queries_do_not_grow_with_rows(client, call, officer, django_assert_max_num_queries):
