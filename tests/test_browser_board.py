@@ -7,9 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from accounts.roles import Role
-from accounts.tests.factories import PASSWORD, AgencyFactory, UserFactory
+from accounts.tests.factories import AgencyFactory, UserFactory
 from plan_control.models import ControlledPlan, ProgressReport
 from plan_control.monitoring import services
+from tests.browser_steps import sign_in_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,16 +33,6 @@ FIGURES = [
     ("115-WRB-02", 60, 65, "委託廠商履約進度落後"),
     ("115-SWB-01", 79, 100, ""),
 ]
-
-
-def sign_in_to(page, live_server, path: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}{path}")
-    page.wait_for_url("**/accounts/login/**")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("button[type=submit], input[type=submit]").first.click()
-    page.wait_for_url(f"{live_server.url}{path}")
 
 
 def build_year() -> None:

@@ -7,11 +7,12 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.roles import Role
-from accounts.tests.factories import PASSWORD, AgencyFactory, UserFactory
+from accounts.tests.factories import AgencyFactory, UserFactory
 from proposals import services
 from proposals.models import Proposal, ProposalRound
 from reviews import services as review_services
 from reviews.models import ScoreSheet
+from tests.browser_steps import click_and_see, sign_in_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,22 +21,6 @@ RUBRIC = [
     {"code": "feasibility", "name": "可行性", "weight": 60, "max_score": 20},
 ]
 TITLE = "智慧路燈節能調光計畫"
-
-
-def sign_in_to(page, live_server, path: str, username: str) -> None:
-    """Sign out whoever was signed in, then sign in as `username` and land on `path`."""
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}{path}")
-    page.wait_for_url("**/accounts/login/**")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("button[type=submit], input[type=submit]").first.click()
-    page.wait_for_url(f"{live_server.url}{path}")
-
-
-def click_and_see(page, button: str, message: str) -> None:
-    page.get_by_role("button", name=button, exact=True).click()
-    expect(page.get_by_role("status").get_by_text(message)).to_be_visible()
 
 
 def test_a_proposal_from_draft_to_the_public_results(page, live_server, tmp_path):
