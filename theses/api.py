@@ -520,14 +520,18 @@ class RegisterView(_Anonymous):
         responses={202: inline_serializer("RegistrationAccepted", {"detail": serializers.CharField()})},
     )
     def post(self, request):
-        """Register as an applicant: an inactive account, and an e-mail with the link that activates it (valid two
-        days). 400 naming the field for a username already taken, a bad address or a weak password. The answer is
-        the same whether or not the address is already registered."""
+        """Register as an applicant: an inactive account, and an e-mail with the link that activates it (valid
+        APPLICANT_VERIFY_SECONDS, two days by default). 400 naming the field for a username already taken, a bad
+        address or a weak password. The answer is the same whether or not the address is already registered."""
         payload = ApplicantRegistrationSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.applicant_register(**payload.validated_data)
         return Response(
-            {"detail": _("驗證信已寄出，請於兩日內開啟信中的連結完成驗證。")}, status=status.HTTP_202_ACCEPTED
+            {
+                "detail": _("驗證信已寄出，請於 %(hours)d 小時內開啟信中的連結完成驗證。")
+                % {"hours": services.verify_seconds() // 3600}
+            },
+            status=status.HTTP_202_ACCEPTED,
         )
 
 

@@ -24,7 +24,7 @@ def register(request: HttpRequest) -> HttpResponse:
     """GET: the form; POST: services.applicant_register, its refusals on the fields (400), what was typed kept (but
     the passwords); too many attempts from one address: 429."""
     form = RegistrationForm(request.POST if request.method == "POST" else None)
-    context = {"form": form, "sent": False, "error": ""}
+    context = {"form": form, "sent": False, "error": "", "hours": services.verify_seconds() // 3600}
     if request.method != "POST":
         return render(request, "theses/public/register.html", context)
     if not registration_allowed(request):

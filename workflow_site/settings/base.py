@@ -214,6 +214,8 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
 NOTIFICATION_SEND_BATCH = env.int("NOTIFICATION_SEND_BATCH", default=200)
 NOTIFICATION_LOOKBACK_DAYS = env.int("NOTIFICATION_LOOKBACK_DAYS", default=60)
+# Thesis applicants (theses/): how long the link in the registration e-mail stays valid.
+APPLICANT_VERIFY_SECONDS = env.int("APPLICANT_VERIFY_SECONDS", default=2 * 24 * 60 * 60)
 # A queued batch not sent after this long is assumed lost (file-system broker, purged queue) and queued again.
 NOTIFICATION_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATION_REQUEUE_AFTER_SECONDS", default=3600)
 # How long a send task holds the rows it claimed; a redelivered task (same id) takes them back at once.
