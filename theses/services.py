@@ -701,6 +701,22 @@ def applications_purge_expired(*, now: datetime.datetime | None = None) -> int:
     return len(ids)
 
 
+def applicants_purge_unverified(*, now: datetime.datetime | None = None) -> int:
+    """The system, daily: registrations whose e-mail was never verified are deleted once their link has expired
+    (inactive applicant accounts that never signed in, with no verified profile). Such an account can have done
+    nothing: applying needs a verified address. Registering again with the same username is then possible."""
+    now = now or timezone.now()
+    User = get_user_model()
+    stale = User.objects.filter(
+        groups__name=Role.APPLICANT,
+        is_active=False,
+        last_login__isnull=True,
+        date_joined__lte=now - datetime.timedelta(seconds=verify_seconds()),
+    ).exclude(applicant_profile__email_verified_at__isnull=False)
+    deleted = User.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()[1]
+    return deleted.get(User._meta.label, 0)
+
+
 # ---- adoption of awarded theses -----------------------------------------------------------------------------
 
 ADOPTION_RESPONSE_DAYS = 20  # working days for the agencies concerned to answer

@@ -14,6 +14,7 @@ def mark_overdue() -> int:
 
 @shared_task
 def purge_expired() -> int:
-    """Beat, at night: the data and files of applications not granted, once their retention has passed (safe
-    twice: purged rows are skipped)."""
-    return services.applications_purge_expired()
+    """Beat, at night: the data and files of applications not granted, once their retention has passed, and the
+    registrations never verified, once their link has expired (safe twice: purged rows are skipped). Returns how
+    many applications and accounts it purged."""
+    return services.applications_purge_expired() + services.applicants_purge_unverified()

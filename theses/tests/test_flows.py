@@ -12,6 +12,7 @@ import time
 from django.apps import apps as django_apps
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import Role
 from notifications.models import Notification, ReminderRule
 from notifications.tasks import scan_deadlines
@@ -85,8 +86,20 @@ def test_the_purge_task_deletes_a_rejected_applications_data_and_files_after_ret
 
     # The decision was made 400 days ago (retention 365).
     ThesisCall.objects.filter(pk=call.pk).update(decided_at=timezone.now() - datetime.timedelta(days=400))
+    # Two registrations never verified: one whose link expired three days ago, one registered an hour ago.
+    for username, age in (
+        ("never.verified", datetime.timedelta(days=5)),
+        ("just.registered", datetime.timedelta(hours=1)),
+    ):
+        services.applicant_register(
+            username=username, email=f"{username}@example.edu.tw", password="Grad-2026-study", display_name=username
+        )
+        User.objects.filter(username=username).update(date_joined=timezone.now() - age)
     purge_expired.delay()
     wait_for(lambda: not os.path.exists(files[lost.pk]), message="the rejected application's file to go")
+    wait_for(lambda: not User.objects.filter(username="never.verified").exists(), message="the stale account to go")
+    assert User.objects.filter(username="just.registered", is_active=False).exists()
+    assert User.objects.filter(username__in=["winner", "loser"], is_active=True).count() == 2  # verified: kept
     purged = ThesisApplication.objects.get(pk=lost.pk)
     assert purged.purged_at is not None
     assert (purged.title, purged.abstract, purged.university, purged.status) == (
