@@ -21,7 +21,9 @@ class PlanControlConfig(AppConfig):
         demo.register("plan_control", seed)
         api.register("plan_control.monitoring.api")
         api.register("plan_control.appraisal.api")
+        api.register("plan_control.budget.api")
         ui.register(menu="plan_control.urls.PlanControlApplication", prefix="plan-control/", urls="plan_control.urls")
+        ui.register(menu="plan_control.urls.BudgetApplication")
         # Celery's autodiscovery imports `plan_control.tasks` only; the processes keep their tasks in their packages.
         from .appraisal import tasks as _appraisal_tasks  # noqa: F401
         from .monitoring import tasks as _monitoring_tasks  # noqa: F401

@@ -1,5 +1,6 @@
 """The plan-control pages under one URL namespace, `plan_control`: each process package brings its own
-urlpatterns (monitoring: the board and the monthly reports; appraisal: the year-end appraisal and the summaries)."""
+urlpatterns (monitoring: the board and the monthly reports; appraisal: the year-end appraisal and the summaries;
+budget: the pre-budget review, under budget/)."""
 
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,17 @@ class PlanControlApplication(Application):
     index_path = path("", RedirectView.as_view(pattern_name="plan_control:board"), name="index")
 
 
+class BudgetApplication(Application):
+    """年度計畫先期作業 in the back-office menu; the pages are this URLconf's, under /plan-control/budget/."""
+
+    title = _("先期作業")
+    icon = "savings"
+    app_name = "budget"
+    index_path = path("", RedirectView.as_view(pattern_name="plan_control:budget-cycles"), name="index")
+
+
 urlpatterns = [
     path("", include("plan_control.monitoring.urls")),
     path("", include("plan_control.appraisal.urls")),
+    path("budget/", include("plan_control.budget.urls")),
 ]
