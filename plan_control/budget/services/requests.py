@@ -25,7 +25,7 @@ from workflow_site.roc_calendar.calendar import today
 from workflow_site.roc_calendar.roc import format_roc_date
 from workflow_site.transitions import apply_bulk_transition, apply_transition, log_event
 
-from ..models import (
+from ...models import (
     AmountLedger,
     BudgetCeiling,
     BudgetCycle,
@@ -37,12 +37,12 @@ from ..models import (
     SiteVisit,
     SiteVisitPhoto,
 )
-from ..models.budget import CEILING_SOURCES, SOURCES, Source, amount_problem, years_problem
-from ..monitoring import selectors as monitoring_selectors
-from . import selectors
-from .errors import Code
-from .money import format_amount
-from .uploads import sniff_photo
+from ...models.budget import CEILING_SOURCES, SOURCES, Source, amount_problem, years_problem
+from ...monitoring import selectors as monitoring_selectors
+from .. import selectors
+from ..errors import Code
+from ..money import format_amount
+from ..uploads import sniff_photo
 
 S = BudgetRequest.Status
 C = BudgetCycle.Status
