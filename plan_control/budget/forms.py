@@ -23,7 +23,9 @@ def _amount(label, *, required: bool = False) -> forms.IntegerField:
 
 
 class AmountField(forms.IntegerField):
-    """An integer of NT$ that may be typed as "60,000,000"."""
+    """An integer of NT$ that may be typed as "60,000,000" (a text box: a number box refuses the separators)."""
+
+    widget = forms.TextInput
 
     def to_python(self, value):
         if isinstance(value, str):
@@ -32,8 +34,7 @@ class AmountField(forms.IntegerField):
 
     def widget_attrs(self, widget):
         attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "numeric"})
-        attrs.pop("max", None)
+        attrs.update({"inputmode": "numeric", "autocomplete": "off"})
         return attrs
 
 

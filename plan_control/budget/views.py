@@ -203,6 +203,14 @@ class CycleDetailView(LoginRequiredMixin, View):
             if runs and cycle.status not in (C.APPROVED, C.CLOSED)
             else None,
             "history": transition_history(cycle),
+            # Next year's controlled plans, once the approved cycle has registered them.
+            "plans": list(
+                selectors.request_list(viewer=user, cycle_id=cycle.pk)
+                .filter(controlled_plan__isnull=False)
+                .select_related("controlled_plan")
+            )
+            if cycle.status in (C.APPROVED, C.CLOSED)
+            else [],
         }
         return render(self.request, self.template_name, context)
 
