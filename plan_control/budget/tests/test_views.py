@@ -659,3 +659,8 @@ def test_approving_the_cycle_registers_next_years_controlled_plans(client, world
     assert reload_cycle(cycle).status == BudgetCycle.Status.APPROVED
     plan = ControlledPlan.objects.get(year=FISCAL_YEAR)
     assert plan.budget == 60_000_000 and reload(request).controlled_plan == plan
+    signed_in(client, world.clerk)  # the agency sees its plan registered on the cycle's page and the request's
+    assert f'data-plan="{plan.code}"' in page_text(client.get(url("budget-cycle", cycle.pk)))
+    assert plan.code in page_text(client.get(url("budget-request", request.pk)))
+    signed_in(client, world.tb_clerk)
+    assert f'data-plan="{plan.code}"' not in page_text(client.get(url("budget-cycle", cycle.pk)))
