@@ -13,13 +13,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.http import FileResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.shortcuts import render as django_render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
+from django.views.generic import ListView
 
 from accounts.roles import Role, is_rdec_staff, user_roles
 from workflow_site.actions import Action, ActionTable, TransitionPostView
@@ -253,30 +254,41 @@ class CycleTransitionView(TransitionPostView):
 # ---------------------------------------------------------------- requests
 
 
-class RequestListView(LoginRequiredMixin, View):
-    """The requests the user may see (agency staff: their own agency's), by cycle, agency and state; a constant number
-    of queries whatever their number."""
+class RequestListView(LoginRequiredMixin, ListView):
+    """The requests the user may see (agency staff: their own agency's), by cycle, agency and state, 50 a page; a
+    constant number of queries whatever their number."""
 
     template_name = "plan_control/budget/request_list.html"
+    context_object_name = "requests"
+    paginate_by = 50
 
-    def get(self, request):
-        user = request.user
-        form = RequestFilterForm(request.GET or None)
-        filters = {}
-        if form.is_bound and form.is_valid():
-            data = form.cleaned_data
-            filters = {
+    def get_queryset(self):
+        self.filter_form = RequestFilterForm(self.request.GET or None)
+        self.filters = {}
+        if self.filter_form.is_bound and self.filter_form.is_valid():
+            data = self.filter_form.cleaned_data
+            self.filters = {
                 "cycle_id": data["cycle"].pk if data["cycle"] else None,
                 "agency_id": data["agency"].pk if data["agency"] else None,
                 "status": data["status"] or None,
             }
-        requests = list(selectors.request_list(viewer=user, **filters))
-        collecting = [c for c in selectors.cycle_list() if c.status == C.COLLECTING] if _is_clerk(user) else []
-        return render(
-            request,
-            self.template_name,
-            {"requests": requests, "filter_form": form, "can_create": bool(collecting), "filtered": bool(filters)},
+        return selectors.request_list(viewer=self.request.user, **self.filters)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            {
+                "filter_form": self.filter_form,
+                "filtered": any(v is not None for v in self.filters.values()),
+                "query": query.urlencode(),
+                "can_create": _is_clerk(user) and selectors.cycle_list().filter(status=C.COLLECTING).exists(),
+                "is_rdec": is_rdec_staff(user),
+            }
         )
+        return context
 
 
 def _save_document(request, budget_request_id: int, upload) -> None:
@@ -623,7 +635,12 @@ def render_meeting(request, meeting: ReviewMeeting, *, hold_form=None, bound: di
     meeting's decision and, for RDEC's officers while the cycle reviews, a form to record it."""
     user = request.user
     decisions = {d.request_id: d for d in MeetingDecision.objects.filter(meeting=meeting)}
-    agenda = list(meeting.agenda.select_related("agency").order_by("agency__code", "pk"))
+    # An agency concerned in a meeting sees its own requests on the agenda, not the other agencies'.
+    agenda = list(
+        meeting.agenda.filter(selectors.request_visibility(user))
+        .select_related("agency")
+        .order_by("agency__code", "pk")
+    )
     may_record = _runs_budget(user) and meeting.cycle.status == C.REVIEWING
     bound = bound or {}
     rows = []
@@ -675,6 +692,8 @@ class MeetingDecisionView(LoginRequiredMixin, View):
 
     def post(self, request, pk: int, request_id: int):
         meeting = _meeting(request.user, pk)
+        if not meeting.agenda.filter(pk=request_id).exists():
+            raise Http404(_("此案不在本次會議的審查案件中。"))
         form = RecommendForm(request.POST, prefix=f"r{request_id}")
         if form.is_valid():
             outcome = run_service(
@@ -803,7 +822,9 @@ class SiteVisitDetailView(LoginRequiredMixin, View):
             "visit": visit,
             "cycle": visit.cycle,
             "photos": list(visit.photos.all()),
-            "visited": list(visit.requests.select_related("agency")),
+            "visited": list(
+                visit.requests.filter(selectors.request_visibility(self.request.user)).select_related("agency")
+            ),
             "photo_form": (photo_form or PhotoForm()) if runs else None,
             "runs_budget": runs,
         }

@@ -213,7 +213,7 @@ def test_the_clerk_sees_their_own_counts_and_no_stage_buttons(client, world, cyc
     assert url("budget-cycle-action", cycle.pk, "start-review") not in page
     assert url("budget-board", cycle.pk) not in page
     assert url("budget-request-new") in page
-    client.post(url("budget-cycle-action", cycle.pk, "start-review"))
+    assert client.post(url("budget-cycle-action", cycle.pk, "start-review")).status_code == 403
     assert reload_cycle(cycle).status == BudgetCycle.Status.COLLECTING
     assert client.get(url("budget-cycle", 999_999)).status_code == 404
     assert client.post(url("budget-cycle-action", cycle.pk, "no-such")).status_code == 404
@@ -345,13 +345,23 @@ def test_the_request_list_shows_agency_staff_their_own_and_filters(client, world
     assert "本局計畫" not in page_text(client.get(url("budget-requests")))
 
 
+def test_the_request_list_pages_by_fifty(client, world, cycle):
+    for i in range(51):
+        draft(world.clerk, cycle, title=f"計畫{i}")
+    signed_in(client, world.clerk)
+    first = page_text(client.get(url("budget-requests"), {"cycle": cycle.pk}))
+    assert first.count("data-request=") == 50 and "共 51 件" in first and 'rel="next"' in first
+    second = page_text(client.get(url("budget-requests"), {"cycle": cycle.pk, "page": 2}))
+    assert second.count("data-request=") == 1
+
+
 @pytest.mark.parametrize("n", [1, 20])
 def test_the_request_list_takes_constant_queries(client, world, cycle, n, django_assert_max_num_queries):
     for i in range(n):
         sent(world.clerk, world.head, cycle, title=f"計畫{i}")
     signed_in(client, world.officer)
     client.get(url("budget-requests"))  # warm the session
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(url("budget-requests"))
     assert page_text(response).count("data-request=") == n
 
@@ -455,9 +465,9 @@ def test_an_officer_schedules_a_meeting_holds_it_and_records_a_decision(client, 
     decision = MeetingDecision.objects.get(meeting=meeting, request=request)
     assert (decision.public, decision.note) == (45_000_000, "分年辦理")
     assert reload(request).status == S.RECOMMENDED
-    # A request off the agenda is refused, nothing recorded.
-    client.post(url("budget-meeting-decision", meeting.pk, other.pk), {f"r{other.pk}-public": "1"})
-    assert reload(other).status == S.IN_REVIEW
+    # A request off the agenda is no decision of this meeting's: 404, nothing recorded.
+    response = client.post(url("budget-meeting-decision", meeting.pk, other.pk), {f"r{other.pk}-public": "1"})
+    assert response.status_code == 404 and reload(other).status == S.IN_REVIEW
 
     assert 'data-error="minutes"' in page_text(client.post(url("budget-meeting", meeting.pk), {"minutes": ""}))
     client.post(url("budget-meeting", meeting.pk), {"minutes": "照案通過，分年辦理。"})
@@ -468,17 +478,22 @@ def test_an_officer_schedules_a_meeting_holds_it_and_records_a_decision(client, 
 
 
 def test_meetings_are_seen_by_attendees_and_agencies_concerned_only(client, world, cycle, make_user):
+    tb_request = sent(world.tb_clerk, world.tb_head, cycle, title="他局的交通計畫")
     (request,) = in_review(world, cycle)
     meeting = services.meeting_create(
-        actor=world.officer, cycle_id=cycle.pk, date=MEETING_DAY, place="會議室", request_ids=[request.pk],
-        attendee_ids=[world.reviewer.pk],
+        actor=world.officer, cycle_id=cycle.pk, date=MEETING_DAY, place="會議室",
+        request_ids=[request.pk, tb_request.pk], attendee_ids=[world.reviewer.pk],
     )  # fmt: skip
+    signed_in(client, world.reviewer)  # an attendee reads the whole agenda
+    page = page_text(client.get(url("budget-meeting", meeting.pk)))
+    assert "他局的交通計畫" in page and "計畫0" in page
     outsider = make_user(Role.REVIEWER, agency=None, username="outsider")
-    for user, status in ((world.reviewer, 200), (world.clerk, 200), (world.tb_clerk, 404), (outsider, 404)):
+    for user, status in ((world.reviewer, 200), (world.clerk, 200), (world.tb_clerk, 200), (outsider, 404)):
         signed_in(client, user)
         assert client.get(url("budget-meeting", meeting.pk)).status_code == status
-    signed_in(client, world.clerk)  # the agency reads, it records nothing
+    signed_in(client, world.clerk)  # the agency reads its own request on the agenda, records nothing
     page = page_text(client.get(url("budget-meeting", meeting.pk)))
+    assert "計畫0" in page and "他局的交通計畫" not in page
     assert url("budget-meeting-decision", meeting.pk, request.pk) not in page
     assert client.get(url("budget-meeting-new", cycle.pk)).status_code == 403
     assert client.post(url("budget-meeting", meeting.pk), {"minutes": "x"}).status_code == 403
