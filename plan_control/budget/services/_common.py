@@ -1,5 +1,5 @@
 """What the budget services share: the status shorthands, checking amounts by source, the amount ledger and
-locking a cycle or a request (always the cycle first)."""
+locking a cycle or a request (always the cycle first), and telling people what just happened (notices)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from accounts.roles import Role
+from workflow_site import notices
 from workflow_site.errors import NotFound
 
 from ...models import (
@@ -91,3 +94,42 @@ def _locked(request_id: int, actor) -> BudgetRequest:
     request = selectors.request_for_update(request_id=request_id, viewer=actor)
     request.cycle = cycle
     return request
+
+
+# ---- notices -------------------------------------------------------------------------------------------------
+
+
+def request_url(request_id: int) -> str:
+    return f"/plan-control/budget/requests/{request_id}/"
+
+
+def meeting_url(meeting_id: int) -> str:
+    return f"/plan-control/budget/meetings/{meeting_id}/"
+
+
+def _agency_staff(agency_ids, roles=(Role.AGENCY_CLERK, Role.AGENCY_HEAD)) -> list[int]:
+    """Active users of these agencies holding one of `roles` (one query)."""
+    return list(
+        User.objects.filter(is_active=True, groups__name__in=roles, agency_id__in=set(agency_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def _officers() -> list[int]:
+    return list(User.objects.filter(is_active=True, groups__name=Role.RDEC_OFFICER).values_list("pk", flat=True))
+
+
+def _notify(request: BudgetRequest, recipient_ids, subject: str, body: str, reason: str = "", **facts) -> None:
+    """A notice about `request`, written in the caller's transaction (none if it rolls back): `subject` and `body`
+    may name %(title)s, %(agency)s, %(cycle)s and the `facts` given; `reason` is the person's own words, appended
+    as typed."""
+    facts = {"title": request.title, "agency": request.agency, "cycle": request.cycle, **facts}
+    notices.send(
+        recipient_ids=recipient_ids,
+        subject=subject % facts,
+        body=body % facts + reason,
+        item=request,
+        url=request_url(request.pk),
+    )

@@ -1,5 +1,6 @@
 """Preliminary review meetings: scheduled within the cycle's meeting window, held with minutes, recording a
-recommendation on each request of their agenda."""
+recommendation on each request of their agenda. Scheduling or changing one tells its attendees and the staff of
+the agencies concerned."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Agency, User
+from workflow_site import notices
 from workflow_site.errors import NotFound, TransitionNotAllowed
 from workflow_site.permissions import require
 from workflow_site.roc_calendar.roc import format_roc_date
@@ -24,7 +26,7 @@ from ...models import (
 )
 from .. import selectors
 from ..errors import Code
-from ._common import C, S, _cycle, _locked
+from ._common import C, S, _agency_staff, _cycle, _locked, meeting_url
 from .requests import _recommend
 
 
@@ -112,7 +114,31 @@ def meeting_create(
     meeting.attendees.set(attendees)
     meeting.agencies.set(agencies)
     log_event(meeting, "schedule", source="", target=meeting.status, actor=actor)
+    _notify_meeting(
+        meeting,
+        [*attendees, *_agency_staff(agencies)],
+        _("【會議通知】%(cycle)s初審會議（%(date)s）"),
+        _("%(cycle)s初審會議訂於%(date)s在%(place)s召開，審查%(n)d件計畫，敬請出席。"),
+    )
     return meeting
+
+
+def _notify_meeting(meeting: ReviewMeeting, recipient_ids, subject: str, body: str) -> None:
+    """A notice about `meeting` (in the caller's transaction): `subject` and `body` may name %(cycle)s, %(date)s
+    (the ROC date), %(place)s and %(n)s (the agenda's size)."""
+    facts = {
+        "cycle": meeting.cycle,
+        "date": format_roc_date(meeting.date),
+        "place": meeting.place,
+        "n": meeting.agenda.count(),
+    }
+    notices.send(
+        recipient_ids=recipient_ids,
+        subject=subject % facts,
+        body=body % facts,
+        item=meeting,
+        url=meeting_url(meeting.pk),
+    )
 
 
 def _meeting(meeting_id: int, actor) -> ReviewMeeting:
@@ -139,7 +165,7 @@ def meeting_update(
     agency_ids: list[int] | None = None,
 ) -> ReviewMeeting:
     """Reschedule a meeting or change its agenda, attendees or agencies (what is given) until it is held (409
-    `meeting_held`); the same 400s as `meeting_create`."""
+    `meeting_held`); the same 400s as `meeting_create`. Everyone concerned before or after the change is told."""
     meeting = _meeting(meeting_id, actor)
     require(actor, "plan_control.run_budget")
     if meeting.status != ReviewMeeting.Status.SCHEDULED:
@@ -157,6 +183,10 @@ def meeting_update(
     attendees = _people(attendee_ids) if attendee_ids is not None else None
     agencies = _agencies(agency_ids, agenda) if agency_ids is not None or request_ids is not None else None
     meeting.full_clean()
+    concerned = (
+        set(meeting.attendees.values_list("pk", flat=True)),
+        set(meeting.agencies.values_list("pk", flat=True)),
+    )
     if fields:
         meeting.save(update_fields=fields)
     if request_ids is not None:
@@ -167,6 +197,16 @@ def meeting_update(
         if agency_ids is None:  # the agenda changed: keep the agencies named by hand, add the new agenda's
             agencies = list(dict.fromkeys([*meeting.agencies.values_list("pk", flat=True), *agencies]))
         meeting.agencies.set(agencies)
+    if fields or request_ids is not None or attendee_ids is not None or agency_ids is not None:
+        people, agencies_concerned = concerned
+        people |= set(meeting.attendees.values_list("pk", flat=True))
+        agencies_concerned |= set(meeting.agencies.values_list("pk", flat=True))
+        _notify_meeting(
+            meeting,
+            sorted(people) + _agency_staff(agencies_concerned),
+            _("【會議異動】%(cycle)s初審會議（%(date)s）"),
+            _("%(cycle)s初審會議已有異動：訂於%(date)s在%(place)s召開，審查%(n)d件計畫，請至系統查看最新議程。"),
+        )
     return meeting
 
 

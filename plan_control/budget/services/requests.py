@@ -29,7 +29,7 @@ from ...models.budget import CEILING_SOURCES, SOURCES, Source, amount_problem, y
 from .. import selectors
 from ..errors import Code
 from ..money import format_amount
-from ._common import C, Kind, S, _amounts, _ledger, _locked, _set_amounts
+from ._common import C, Kind, S, _agency_staff, _amounts, _ledger, _locked, _notify, _officers, _set_amounts
 
 REQUEST_FIELDS = ("title", "kind", "amounts", "total", "years", "justification")
 EDITABLE = (S.DRAFT, S.RETURNED)
@@ -246,31 +246,43 @@ def request_document_add(*, actor, request_id: int, upload) -> BudgetDocument:
 
 @transaction.atomic
 def request_submit(*, actor, request_id: int) -> BudgetRequest:
-    """draft | returned -> pending_approval: to the agency's head. 400 `documents` without a plan document, 400
-    `cycle` past the deadline (a draft), 400 `total` under a threshold changed since it was drafted."""
+    """draft | returned -> pending_approval: to the agency's head, whom a notice tells. 400 `documents` without a plan
+    document, 400 `cycle` past the deadline (a draft), 400 `total` under a threshold changed since it was drafted."""
     request = _own(request_id, actor)
     if not request.documents.exists():
         raise ValidationError({"documents": [_("請上傳計畫書。")]})
     _check_threshold(request.cycle, request.kind, request.total, request.plan_total)
     apply_transition(request, "submit", actor=actor)
+    _notify(
+        request,
+        _agency_staff([request.agency_id], [Role.AGENCY_HEAD]),
+        _("【待核定】先期作業計畫「%(title)s」待您核定"),
+        _("%(agency)s的%(cycle)s計畫申請「%(title)s」已由承辦人送出，待您核定後送研考會。"),
+    )
     return request
 
 
 @transaction.atomic
 def request_approve(*, actor, request_id: int) -> BudgetRequest:
     """pending_approval -> submitted: the agency's head signs off and the request reaches RDEC (while the cycle
-    collects)."""
+    collects); RDEC's officers are told."""
     request = _locked(request_id, actor)
     apply_transition(
         request, "sign_off", actor=actor, kwargs={"at": timezone.now()}, update_fields=["submitted_at", "return_reason"]
+    )
+    _notify(
+        request,
+        _officers(),
+        _("【收件通知】%(agency)s先期作業計畫「%(title)s」已送達"),
+        _("%(agency)s的%(cycle)s計畫申請「%(title)s」已經機關主管核定，送達研考會待初審。"),
     )
     return request
 
 
 @transaction.atomic
 def request_return(*, actor, request_id: int, reason: str) -> BudgetRequest:
-    """pending_approval -> returned (the head) or submitted -> returned (RDEC), with the reason; the clerk edits it
-    and sends it again."""
+    """pending_approval -> returned (the head) or submitted -> returned (RDEC), with the reason, which a notice gives
+    the clerk who drafted it; the clerk edits it and sends it again."""
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("請說明退回理由。")]})
     request = _locked(request_id, actor)
@@ -281,6 +293,13 @@ def request_return(*, actor, request_id: int, reason: str) -> BudgetRequest:
         reason=reason,
         kwargs={"reason": reason},
         update_fields=["return_reason"],
+    )
+    _notify(
+        request,
+        [request.created_by_id],
+        _("【退回修正】先期作業計畫「%(title)s」已退回"),
+        _("您提出的%(cycle)s計畫申請「%(title)s」已退回修正，理由："),
+        reason,
     )
     return request
 
@@ -358,7 +377,8 @@ def request_decide(
     decision: `approved` (0 < total <= requested; `amounts` defaults to the recommendation), `cut` (0 < total <
     requested, a reason), `rejected` (nothing, a reason). Raising a source so that the cycle's or the agency's
     approved sum exceeds its ceiling needs `override_reason` (400 `amounts` naming the ceiling without it) and an
-    RDEC supervisor (403 otherwise). Approved amounts and their changes go to the ledger."""
+    RDEC supervisor (403 otherwise). Approved amounts and their changes go to the ledger; the agency's clerks and
+    heads are told the decision."""
     request = _locked(request_id, actor)
     require(actor, "plan_control.decide_budget")
     if decision not in DECISIONS:
@@ -389,6 +409,16 @@ def request_decide(
         update_fields=[*fields, "decision_note", "decided_at", "updated_at"],
     )
     _ledger(request, "approved", old, approved, actor=actor, reason=log_reason)
+    _notify(
+        request,
+        _agency_staff([request.agency_id]),
+        _("【核定結果】先期作業計畫「%(title)s」：%(decision)s"),
+        _("%(agency)s的%(cycle)s計畫申請「%(title)s」綜合平衡結果為「%(decision)s」，核定金額 %(amount)s。")
+        + (_("說明：") if reason else ""),
+        reason,
+        decision=request.get_status_display(),
+        amount=format_amount(sum(approved.values())),
+    )
     return request
 
 
