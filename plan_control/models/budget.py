@@ -71,7 +71,9 @@ def years_problem(years, fiscal_year: int) -> str:
     first, last = fiscal_year - YEARS_AROUND, fiscal_year + YEARS_AROUND
     for key, value in years.items():
         year = str(key)
-        if not year.isdigit() or not first <= int(year) <= last:
+        # isdecimal, not isdigit: int() refuses "²"; and no number of more than four digits is a year here (int()
+        # refuses more than 4,300).
+        if not (year.isdecimal() and len(year) <= 4) or not first <= int(year) <= last:
             return t("年度須為 %(first)d 至 %(last)d 年之間的民國年：%(year)s") % {
                 "first": first,
                 "last": last,
