@@ -3,13 +3,21 @@ ledger of a request, and the balancing board's totals in SQL."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.roles import is_rdec_staff
 from workflow_site.errors import NotFound
 
-from ..models import AmountLedger, BudgetCeiling, BudgetCycle, BudgetRequest, ReviewMeeting, SiteVisit
+from ..models import (
+    AmountLedger,
+    BudgetCeiling,
+    BudgetCycle,
+    BudgetRequest,
+    MeetingDecision,
+    ReviewMeeting,
+    SiteVisit,
+)
 from ..models.budget import CEILING_SOURCES, SOURCES
 from ..monitoring.selectors import agency_ids_seen
 
@@ -95,6 +103,12 @@ def ceiling_list(*, cycle_id: int) -> QuerySet[BudgetCeiling]:
     return BudgetCeiling.objects.filter(cycle_id=cycle_id).select_related("agency").order_by("agency__code")
 
 
+def cycle_details() -> QuerySet[BudgetCycle]:
+    """Every cycle with its agencies' ceilings (by agency code): two queries for any number of cycles (the API)."""
+    ceilings = BudgetCeiling.objects.select_related("agency").order_by("agency__code")
+    return cycle_list().prefetch_related(Prefetch("ceilings", queryset=ceilings))
+
+
 # ---- requests ------------------------------------------------------------------------------------------------
 
 
@@ -109,6 +123,11 @@ def request_list(
     if status is not None:
         qs = qs.filter(status=status)
     return qs.select_related("cycle", "agency", "created_by").order_by("cycle_id", "agency__code", "pk")
+
+
+def request_details(*, viewer) -> QuerySet[BudgetRequest]:
+    """`request_list` with each request's documents: a constant number of queries for a page of any size."""
+    return request_list(viewer=viewer).prefetch_related("documents")
 
 
 def request_get(*, request_id: int, viewer) -> BudgetRequest:
@@ -152,6 +171,36 @@ def meeting_get(*, meeting_id: int, viewer) -> ReviewMeeting:
         return meeting_list(viewer=viewer).prefetch_related("decisions").get(pk=meeting_id)
     except ReviewMeeting.DoesNotExist as exc:
         raise NotFound() from exc
+
+
+def meeting_details(*, viewer) -> QuerySet[ReviewMeeting]:
+    """The meetings `viewer` may see, each with the part of its agenda and of its decisions about requests the viewer
+    may see (an agency concerned in a meeting learns nothing of another agency's request in it), its attendees and
+    agencies: a constant number of queries."""
+    visible = BudgetRequest.objects.filter(request_visibility(viewer)).order_by("pk")
+    decisions = MeetingDecision.objects.filter(request__in=visible.values("pk")).order_by("request_id")
+    return (
+        ReviewMeeting.objects.filter(meeting_visibility(viewer))
+        .select_related("cycle")
+        .prefetch_related(
+            Prefetch("agenda", queryset=visible),
+            Prefetch("decisions", queryset=decisions),
+            "attendees",
+            "agencies",
+        )
+        .order_by("date", "pk")
+    )
+
+
+def site_visit_details(*, viewer) -> QuerySet[SiteVisit]:
+    """The site visits `viewer` may see, each with the visited requests the viewer may see and its photos."""
+    visible = BudgetRequest.objects.filter(request_visibility(viewer)).order_by("pk")
+    return (
+        SiteVisit.objects.filter(site_visit_visibility(viewer))
+        .select_related("cycle")
+        .prefetch_related(Prefetch("requests", queryset=visible), "photos")
+        .order_by("date", "pk")
+    )
 
 
 def site_visit_list(*, viewer, cycle_id: int | None = None) -> QuerySet[SiteVisit]:
