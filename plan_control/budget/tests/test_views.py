@@ -183,6 +183,33 @@ def reload_cycle(cycle) -> BudgetCycle:
     return BudgetCycle.objects.get(pk=cycle.pk)
 
 
+def test_an_officer_edits_a_cycle_until_it_is_approved(client, world, cycle):
+    signed_in(client, world.officer)
+    form = page_text(client.get(url("budget-cycle-edit", cycle.pk)))
+    assert 'value="9164000000"' in form and "fiscal_year" not in form
+    data = {
+        "public_ceiling": "9,000,000,000",
+        "fund_ceiling": "-1",
+        "new_plan_threshold": "50000000",
+        "continuing_threshold": "10000000",
+        "central_review_threshold": "1000000000",
+        "request_deadline": "2026-03-31",
+        "meeting_start": "2026-05-01",
+        "meeting_end": "2026-06-30",
+        "balancing_date": "2026-07-15",
+    }
+    refused = client.post(url("budget-cycle-edit", cycle.pk), data)
+    assert 'data-error="fund_ceiling"' in page_text(refused) and 'value="9,000,000,000"' in page_text(refused)
+    assert reload_cycle(cycle).public_ceiling == 9_164_000_000
+    valid = {**data, "fund_ceiling": "1847000000"}
+    assert client.post(url("budget-cycle-edit", cycle.pk), valid).status_code == 302
+    assert reload_cycle(cycle).public_ceiling == 9_000_000_000
+    BudgetCycle.objects.filter(pk=cycle.pk).update(status=BudgetCycle.Status.APPROVED)
+    locked = client.post(url("budget-cycle-edit", cycle.pk), {**valid, "public_ceiling": "1"})
+    assert "已核定的年度不能再修改" in page_text(locked)
+    assert reload_cycle(cycle).public_ceiling == 9_000_000_000
+
+
 def test_the_cycle_page_counts_states_shows_the_stage_buttons_and_sets_an_agencys_ceiling(client, world, cycle):
     sent(world.clerk, world.head, cycle)
     draft(world.clerk, cycle, title="草稿")
@@ -679,3 +706,56 @@ def test_approving_the_cycle_registers_next_years_controlled_plans(client, world
     assert plan.code in page_text(client.get(url("budget-request", request.pk)))
     signed_in(client, world.tb_clerk)
     assert f'data-plan="{plan.code}"' not in page_text(client.get(url("budget-cycle", cycle.pk)))
+
+
+# ---- nonsense never breaks a page ----------------------------------------------------------------------------
+
+GARBAGE = [
+    {},
+    {"public": "１２３", "total": "x" * 5000, "date": "2026-02-30", "decision": "maybe", "requests": ["a", "-1"]},
+    {"fiscal_year": "0", "agency": "999999", "photo": "not a file", "minutes": "\x00", "years": "116=1\n116=2"},
+]
+
+
+@pytest.mark.parametrize("who", ["officer", "supervisor", "clerk", "head", "reviewer"])
+def test_no_page_answers_a_500_to_nonsense(client, world, cycle, who):
+    (request,) = in_review(world, cycle)
+    meeting = services.meeting_create(
+        actor=world.officer, cycle_id=cycle.pk, date=MEETING_DAY, place="會議室", request_ids=[request.pk]
+    )
+    visit = services.site_visit_create(
+        actor=world.officer, cycle_id=cycle.pk, date=MEETING_DAY, request_ids=[request.pk], photos=[jpeg()]
+    )
+    photo = visit.photos.get()
+    pages = [
+        url("budget-cycles"),
+        url("budget-cycle-new"),
+        url("budget-cycle", cycle.pk),
+        url("budget-cycle-edit", cycle.pk),
+        url("budget-cycle-action", cycle.pk, "start-balancing"),
+        url("budget-board", cycle.pk),
+        url("budget-results", cycle.pk),
+        url("budget-results-export", cycle.pk),
+        url("budget-meeting-new", cycle.pk),
+        url("budget-visit-new", cycle.pk),
+        url("budget-requests"),
+        url("budget-request-new"),
+        url("budget-request", request.pk),
+        url("budget-request-edit", request.pk),
+        url("budget-request-recommend", request.pk),
+        url("budget-request-decide", request.pk),
+        url("budget-request-action", request.pk, "return"),
+        url("budget-meetings"),
+        url("budget-meeting", meeting.pk),
+        url("budget-meeting-edit", meeting.pk),
+        url("budget-meeting-decision", meeting.pk, request.pk),
+        url("budget-visits"),
+        url("budget-visit", visit.pk),
+        url("budget-visit-edit", visit.pk),
+        url("budget-visit-photo", visit.pk, photo.pk),
+    ]
+    signed_in(client, getattr(world, who))
+    for path in pages:
+        for data in GARBAGE:
+            assert client.get(path, {k: v for k, v in data.items() if isinstance(v, str)}).status_code < 500, path
+            assert client.post(path, data).status_code < 500, path
