@@ -14,6 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import User
 from accounts.roles import Role
+from plan_control.budget.tests.factories import in_every_stage
 from plan_control.models import Appraisal, AppraisalRound
 from plan_control.monitoring import services as monitoring_services
 from plan_control.tests import factories as plans
@@ -104,6 +105,14 @@ def seeded(make_user):
     )
     Appraisal.objects.create(round=appraisal_round, plan=made[1], agency=tr, suggested_score=Decimal("61.5"))
     applicant, reviewer = _theses(officer)
+    # The pre-budget review in every stage: drafts, decided and approved requests (nulls and figures), meetings with
+    # and without decisions, a visit with its photo, ceilings; the reviewer attends its meetings.
+    in_every_stage(
+        officer=officer,
+        supervisor=make_user(Role.RDEC_SUPERVISOR, username="schema.supervisor"),
+        people=[(pwb_clerk, pwb_head), (tb_clerk, tb_head)],
+        attendees=[reviewer],
+    )
     return [officer, pwb_clerk, applicant, reviewer]  # everything; the agency's own drafts; theirs; a blind view
 
 
@@ -184,6 +193,11 @@ def test_every_list_and_detail_answer_matches_the_published_schema(api_client, s
         "/api/v1/notifications/?unread=bogus",
         "/api/v1/progress-reports/?lagging=bogus",
         "/api/v1/progress-reports/?lagging=yes",
+        "/api/v1/budget-cycles/?status=bogus",
+        "/api/v1/budget-requests/?status=bogus",
+        "/api/v1/budget-requests/?cycle=bogus",
+        "/api/v1/review-meetings/?status=bogus",
+        "/api/v1/site-visits/?cycle=bogus",
     ],
 )
 def test_an_unknown_filter_value_is_refused(api_client, make_user, url):
