@@ -40,7 +40,22 @@ from accounts.tests.factories import PASSWORD, AgencyFactory, UserFactory
 from notifications.models import Channel, Notification, NotificationPreference
 from notifications.tests.factories import ReminderRuleFactory
 from plan_control.appraisal import services as appraisal_services
-from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport
+from plan_control.budget.tests.factories import in_every_stage, jpeg, live_dates
+from plan_control.models import (
+    AmountLedger,
+    Appraisal,
+    AppraisalRound,
+    BudgetCeiling,
+    BudgetCycle,
+    BudgetDocument,
+    BudgetRequest,
+    ControlledPlan,
+    MeetingDecision,
+    ProgressReport,
+    ReviewMeeting,
+    SiteVisit,
+    SiteVisitPhoto,
+)
 from plan_control.monitoring import services as monitoring_services
 from plan_control.tests import factories as plans
 from proposals import services as proposal_services
@@ -93,6 +108,9 @@ SCOPED = {
     "agency": (),  # the directory: everyone signed in reads every agency
     "user": (),  # administrators only, whichever agency
     "thesis_app": (APPLICANT,),  # an applicant's own; RDEC and the panel see both students' alike
+    "budget_request": GROUPS[AGENCY],
+    "budget_meeting": GROUPS[AGENCY],  # an agency sees the meetings it is concerned in
+    "budget_visit": GROUPS[AGENCY],  # and the visits to its requests
 }
 
 
@@ -193,6 +211,49 @@ def _thesis_call_body(_w, _t) -> dict:
         "rubrics": {"subsidy": THESIS_RUBRIC},
         "min_members": 1,
     }
+
+
+def _budget_cycle_body(_w, _t) -> dict:
+    return {"fiscal_year": 150, "public_ceiling": 9_164_000_000, "fund_ceiling": 1_847_000_000, **_iso(live_dates())}
+
+
+def _iso(dates: dict) -> dict:
+    return {name: day.isoformat() for name, day in dates.items()}
+
+
+def _budget_request_body(w, _t) -> dict:
+    return {
+        "cycle": w["budget_cycle.collecting"].pk,
+        "title": "智慧停車",
+        "kind": "new_annual",
+        "amounts": {"public": 60_000_000},
+        "total": 60_000_000,
+    }
+
+
+def _budget_meeting_day(w) -> str:
+    return (w["budget_cycle.reviewing"].meeting_start + datetime.timedelta(days=1)).isoformat()
+
+
+def _budget_meeting_body(w, _t) -> dict:
+    return {
+        "cycle": w["budget_cycle.reviewing"].pk,
+        "date": _budget_meeting_day(w),
+        "place": "研考會",
+        "request_ids": [w["budget_request.in_review"][0].pk],
+    }
+
+
+def _budget_visit_body(w, _t) -> dict:
+    return {
+        "cycle": w["budget_cycle.reviewing"].pk,
+        "date": _budget_meeting_day(w),
+        "request_ids": [w["budget_request.in_review"][0].pk],
+    }
+
+
+def _budget_decision(_w, meeting) -> dict:
+    return {"request": meeting.agenda.get().pk, "amounts": {"public": 50_000_000}, "note": "照案"}
 
 
 MATRIX: dict[str, Row] = {
@@ -463,6 +524,92 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/applicants/verify/": row(
         None, {"*": 200}, anon=200, body=lambda w, _t: {"token": w["applicant.token"]}
     ),
+    # -- the pre-budget review: cycles read by everyone signed in, run by RDEC officers, approved by a supervisor
+    "GET /api/v1/budget-cycles/": row(None, {"*": 200}),
+    "POST /api/v1/budget-cycles/": row(None, {"*": 403, RUNS: 201}, body=_budget_cycle_body),
+    "GET /api/v1/budget-cycles/{id}/": row("budget_cycle.collecting", {"*": 200}),
+    "PATCH /api/v1/budget-cycles/{id}/": row(
+        "budget_cycle.collecting", {"*": 403, RUNS: 200}, body=fixed({"continuing_threshold": 20_000_000})
+    ),
+    "POST /api/v1/budget-cycles/{id}/ceilings/": row(
+        "budget_cycle.collecting",
+        {"*": 403, RUNS: 200},
+        body=lambda w, _t: {"agency": w["agency"][1].pk, "public": 100_000_000},
+    ),
+    "POST /api/v1/budget-cycles/{id}/open/": row("budget_cycle.planning", {"*": 403, RUNS: 200}),
+    "POST /api/v1/budget-cycles/{id}/start-review/": row("budget_cycle.collecting", {"*": 403, RUNS: 200}),
+    # 409 for RDEC: its requests in review still lack their recommendation (the recommend action's targets).
+    "POST /api/v1/budget-cycles/{id}/start-balancing/": row("budget_cycle.reviewing", {"*": 403, RUNS: 409}),
+    "POST /api/v1/budget-cycles/{id}/approve/": row("budget_cycle.decided", {"*": 403, SUPERVISOR: 200, ADMIN: 200}),
+    "POST /api/v1/budget-cycles/{id}/close/": row("budget_cycle.approved", {"*": 403, RUNS: 200}),
+    "GET /api/v1/budget-cycles/{id}/totals/": row("budget_cycle.balancing", {"*": 403, STAFF: 200}),
+    # -- budget requests: the agency's own (drafts too), RDEC what reached it, a meeting's attendees its agenda (the
+    # matrix reviewer attends the meetings: reads those requests and is refused RDEC's actions on them)
+    "GET /api/v1/budget-requests/": row(None, {"*": 200}, rows=True),
+    "POST /api/v1/budget-requests/": row(None, {"*": 403, CLERK: 201}, body=_budget_request_body),
+    "GET /api/v1/budget-requests/{id}/": row(
+        "budget_request.in_review", {"*": 404, AGENCY: 200, STAFF: 200, REVIEWER: 200}
+    ),
+    "PATCH /api/v1/budget-requests/{id}/": row(
+        "budget_request.draft", {"*": 404, CLERK: 200, HEAD: 403}, body=fixed({"title": "修正後"})
+    ),
+    "POST /api/v1/budget-requests/{id}/documents/": row(
+        "budget_request.draft", {"*": 404, CLERK: 201, HEAD: 403}, body=_pdf, multipart=True
+    ),
+    "POST /api/v1/budget-requests/{id}/submit/": row("budget_request.draft", {"*": 404, CLERK: 200, HEAD: 403}),
+    "POST /api/v1/budget-requests/{id}/withdraw/": row(
+        "budget_request.draft", {"*": 404, CLERK: 200, HEAD: 403}, body=fixed({"reason": "不送了"})
+    ),
+    "POST /api/v1/budget-requests/{id}/approve/": row("budget_request.pending", {"*": 404, HEAD: 200, CLERK: 403}),
+    "POST /api/v1/budget-requests/{id}/return/": row(
+        "budget_request.pending", {"*": 404, HEAD: 200, CLERK: 403}, body=fixed({"reason": "請補充效益"})
+    ),
+    "POST /api/v1/budget-requests/{id}/start-review/": row(
+        "budget_request.submitted", {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 200}
+    ),
+    "POST /api/v1/budget-requests/{id}/recommend/": row(
+        "budget_request.in_review",
+        {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 200, REVIEWER: 403},
+        body=fixed({"amounts": {"public": 50_000_000}, "note": "書面審查"}),
+    ),
+    "POST /api/v1/budget-requests/{id}/decide/": row(
+        "budget_request.recommended",
+        {"*": 404, AGENCY: 403, STAFF: 200, REVIEWER: 403},
+        body=fixed({"decision": "approved"}),
+    ),
+    "GET /api/v1/budget-requests/{id}/ledger/": row(
+        "budget_request.in_review", {"*": 404, AGENCY: 200, STAFF: 200, REVIEWER: 200}
+    ),
+    # -- review meetings: RDEC all, attendees theirs, agencies those on their requests; RDEC officers run them
+    "GET /api/v1/review-meetings/": row(None, {"*": 200}),
+    "POST /api/v1/review-meetings/": row(None, {"*": 403, RUNS: 201}, body=_budget_meeting_body),
+    "GET /api/v1/review-meetings/{id}/": row("budget_meeting", {"*": 404, AGENCY: 200, STAFF: 200, REVIEWER: 200}),
+    "PATCH /api/v1/review-meetings/{id}/": row(
+        "budget_meeting",
+        {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 200, REVIEWER: 403},
+        body=fixed({"place": "研考會第三會議室"}),
+    ),
+    "POST /api/v1/review-meetings/{id}/hold/": row(
+        "budget_meeting",
+        {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 200, REVIEWER: 403},
+        body=fixed({"minutes": "一、照案通過。"}),
+    ),
+    "POST /api/v1/review-meetings/{id}/decisions/": row(
+        "budget_meeting", {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 200, REVIEWER: 403}, body=_budget_decision
+    ),
+    # -- site visits: RDEC all, an agency those to its requests; RDEC officers record them
+    "GET /api/v1/site-visits/": row(None, {"*": 200}),
+    "POST /api/v1/site-visits/": row(None, {"*": 403, RUNS: 201}, body=_budget_visit_body),
+    "GET /api/v1/site-visits/{id}/": row("budget_visit", {"*": 404, AGENCY: 200, STAFF: 200}),
+    "PATCH /api/v1/site-visits/{id}/": row(
+        "budget_visit", {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 200}, body=fixed({"findings": "補充訪查意見。"})
+    ),
+    "POST /api/v1/site-visits/{id}/photos/": row(
+        "budget_visit",
+        {"*": 404, AGENCY: 403, STAFF: 403, RUNS: 201},
+        body=lambda _w, _t: {"file": jpeg()},
+        multipart=True,
+    ),
     "GET /api/v1/applicants/me/": row(None, {"*": 403, APPLICANT: 200}),
     "PUT /api/v1/applicants/me/": row(
         None,
@@ -552,6 +699,7 @@ def seed() -> dict:
     _seed_panels(w, own, other)
     _seed_plans(w, officer, clerk_a, clerk_b)
     _seed_theses(w, officer, start)
+    _seed_budget(w, officer, (clerk_a, head_a), (clerk_b, head_b))
     # An in-app reminder to each clerk about their draft. The deadline scan that writes these commits in a durable
     # transaction of its own, which cannot run inside the module's; the row is what it would write.
     rule = ReminderRuleFactory(channels=[Channel.IN_APP])
@@ -844,6 +992,21 @@ def _seed_theses(w, officer, start) -> None:
     w["applicant.token"] = thesis_services.verification_token(registrant)
 
 
+def _seed_budget(w, officer, people_a, people_b) -> None:
+    """Pre-budget cycles in every stage with A's and B's requests in the states the actions need (the factories'
+    world); the matrix reviewer attends the meetings on the requests in review, so reads them."""
+    stages = in_every_stage(
+        officer=officer,
+        supervisor=w["role"][SUPERVISOR],
+        people=[people_a, people_b],
+        attendees=[w["role"][REVIEWER]],
+    )
+    names = {"cycle": "budget_cycle", "request": "budget_request", "meeting": "budget_meeting", "visit": "budget_visit"}
+    for key, value in stages.items():  # "request.draft" -> "budget_request.draft", "visit" -> "budget_visit"
+        kind, _dot, state = key.partition(".")
+        w[".".join(filter(None, (names[kind], state)))] = value
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Seeded once for the module inside a transaction rolled back at its end; each test runs in a savepoint of it
@@ -880,6 +1043,16 @@ WATCHED = (
     ThesisApplication,
     ThesisDocument,
     ApplicantProfile,
+    BudgetCycle,
+    BudgetCeiling,
+    BudgetRequest,
+    BudgetDocument,
+    AmountLedger,
+    ReviewMeeting,
+    ReviewMeeting.agenda.through,
+    MeetingDecision,
+    SiteVisit,
+    SiteVisitPhoto,
     TransitionLog,
 )
 
