@@ -13,10 +13,11 @@ class PlanControlConfig(AppConfig):
         from workflow_site import api, demo, ui
 
         from .appraisal import deadlines as appraisal_deadlines
+        from .budget import deadlines as budget_deadlines
         from .monitoring import deadlines as monitoring_deadlines
         from .monitoring.demo import seed
 
-        for source in [*monitoring_deadlines.SOURCES, *appraisal_deadlines.SOURCES]:
+        for source in [*monitoring_deadlines.SOURCES, *appraisal_deadlines.SOURCES, *budget_deadlines.SOURCES]:
             registry.register(source)
         demo.register("plan_control", seed)
         api.register("plan_control.monitoring.api")

@@ -19,6 +19,7 @@ from ...models import (
 )
 from ...models.budget import SOURCES, Source, amount_problem
 from .. import selectors
+from ..deadlines import request_url
 
 S = BudgetRequest.Status
 C = BudgetCycle.Status
@@ -97,14 +98,6 @@ def _locked(request_id: int, actor) -> BudgetRequest:
 
 
 # ---- notices -------------------------------------------------------------------------------------------------
-
-
-def request_url(request_id: int) -> str:
-    return f"/plan-control/budget/requests/{request_id}/"
-
-
-def meeting_url(meeting_id: int) -> str:
-    return f"/plan-control/budget/meetings/{meeting_id}/"
 
 
 def _agency_staff(agency_ids, roles=(Role.AGENCY_CLERK, Role.AGENCY_HEAD)) -> list[int]:

@@ -25,8 +25,9 @@ from ...models import (
     ReviewMeeting,
 )
 from .. import selectors
+from ..deadlines import meeting_url
 from ..errors import Code
-from ._common import C, S, _agency_staff, _cycle, _locked, meeting_url
+from ._common import C, S, _agency_staff, _cycle, _locked
 from .requests import _recommend
 
 
