@@ -33,7 +33,17 @@ from accounts import tokens
 from accounts.models import Agency, ApiToken, Delegation, User
 from accounts.roles import Role
 from notifications.models import Channel, Notification, ReminderRule
-from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport
+from plan_control.budget.tests.factories import in_every_stage
+from plan_control.models import (
+    Appraisal,
+    AppraisalRound,
+    BudgetCycle,
+    BudgetRequest,
+    ControlledPlan,
+    ProgressReport,
+    ReviewMeeting,
+    SiteVisit,
+)
 from plan_control.monitoring import services as monitoring_services
 from plan_control.tests import factories as plans
 from proposals import services as proposal_services
@@ -70,11 +80,15 @@ ROWS = {
     "/api/v1/appraisal-rounds/": AppraisalRound,
     "/api/v1/appraisals/": Appraisal,
     "/api/v1/auth/tokens/": ApiToken,
+    "/api/v1/budget-cycles/": BudgetCycle,
+    "/api/v1/budget-requests/": BudgetRequest,
     "/api/v1/delegations/": Delegation,
     "/api/v1/notifications/": Notification,
     "/api/v1/panels/": Panel,
     "/api/v1/plans/": ControlledPlan,
     "/api/v1/progress-reports/": ProgressReport,
+    "/api/v1/review-meetings/": ReviewMeeting,
+    "/api/v1/site-visits/": SiteVisit,
     "/api/v1/proposal-rounds/": ProposalRound,
     "/api/v1/proposals/": Proposal,
     "/api/v1/score-sheets/": ScoreSheet,
@@ -117,7 +131,8 @@ def server_errors():
 def seeded(make_user):
     """Each process with something to do: a published round with unanswered adoptions, a round in scoring with open
     sheets, an open round with a draft and a proposal awaiting sign-off, plans with a submitted and an open report, an
-    appraisal round in review, a delegation, a notification each. Returns the user of each role (None: anonymous)."""
+    appraisal round in review, thesis calls, budget cycles in every stage, a delegation, a notification each. Returns
+    the user of each role (None: anonymous)."""
     officer = make_user(Role.RDEC_OFFICER, username="fuzz.officer")
     pwb, pwb_clerk, pwb_head = agency_people("PWB")
     tb, tb_clerk, tb_head = agency_people("TB")
@@ -167,6 +182,13 @@ def seeded(make_user):
         user=pwb_head, substitute=pwb_clerk, starts=tomorrow, ends=tomorrow + datetime.timedelta(days=7), reason="公假"
     )
     applicant = _theses(officer)
+    # The pre-budget review in every stage, PWB's and TB's requests in each state; the reviewer attends its meetings.
+    in_every_stage(
+        officer=officer,
+        supervisor=make_user(Role.RDEC_SUPERVISOR, username="fuzz.supervisor"),
+        people=[(pwb_clerk, pwb_head), (tb_clerk, tb_head)],
+        attendees=[reviewer],
+    )
     users = {
         "agency_clerk": pwb_clerk,
         "agency_head": pwb_head,
