@@ -14,12 +14,14 @@ class PlanControlConfig(AppConfig):
 
         from .appraisal import deadlines as appraisal_deadlines
         from .budget import deadlines as budget_deadlines
+        from .budget.demo import seed as budget_seed
         from .monitoring import deadlines as monitoring_deadlines
         from .monitoring.demo import seed
 
         for source in [*monitoring_deadlines.SOURCES, *appraisal_deadlines.SOURCES, *budget_deadlines.SOURCES]:
             registry.register(source)
         demo.register("plan_control", seed)
+        demo.register("plan_control.budget", budget_seed)  # after the controlled plans: its own go to fiscal 108
         api.register("plan_control.monitoring.api")
         api.register("plan_control.appraisal.api")
         api.register("plan_control.budget.api")
