@@ -244,6 +244,7 @@ class BudgetCycleViewSet(
         return Response(BudgetCycleSerializer(selectors.cycle_details().get(pk=cycle.pk)).data, status=code)
 
     def create(self, request, *args, **kwargs):
+        """A fiscal year's cycle, in planning (RDEC officers); the thresholds default to the other cities' rules."""
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
         cycle = services.cycle_create(actor=request.user, **payload.validated_data)
@@ -260,7 +261,7 @@ class BudgetCycleViewSet(
         return self._reply(service(actor=self.request.user, cycle_id=self.get_object().pk))
 
     @extend_schema(request=CeilingSetSerializer, responses=CeilingSerializer(many=True))
-    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
+    @action(detail=True, methods=["post"])
     def ceilings(self, request, pk=None):
         """An agency's own ceilings in the cycle (null for a source: none of its own; both null removes them); the
         answer is the cycle's ceilings. RDEC officers; 409 `cycle_locked` once approved."""
