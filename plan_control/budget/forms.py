@@ -22,6 +22,11 @@ def _amount(label, *, required: bool = False) -> forms.IntegerField:
     return AmountField(label=label, required=required, min_value=0, max_value=MAX_AMOUNT)
 
 
+def _digits(value: str, most: int) -> bool:
+    """ASCII digits only (str.isdigit also takes "²"), at most `most` of them: the services check the range."""
+    return value.isascii() and value.isdecimal() and len(value) <= most
+
+
 class AmountField(forms.IntegerField):
     """An integer of NT$ that may be typed as "60,000,000" (a text box: a number box refuses the separators)."""
 
@@ -100,7 +105,7 @@ def parse_years(text: str) -> dict[str, int]:
             continue
         year, sep, amount = line.replace("＝", "=").partition("=")
         amount = amount.replace(",", "").strip()
-        if not sep or not year.strip().isdigit() or not amount.isdigit():
+        if not sep or not _digits(year.strip(), 4) or not _digits(amount, 19):
             raise forms.ValidationError(
                 _("第 %(n)d 行須寫成「年度=金額」，例如 117=20000000。") % {"n": number}, code="bad_line"
             )

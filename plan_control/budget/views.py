@@ -72,6 +72,11 @@ def _require_runs_budget(user) -> None:
         raise DjangoPermissionDenied(_("只有研考會承辦人可以辦理先期作業。"))
 
 
+def _is_id(value: str) -> bool:
+    """A primary key in a query string: ASCII digits only ("²" and "١" are digits to str.isdigit), at most 18."""
+    return value.isascii() and value.isdecimal() and len(value) <= 18
+
+
 def _cycle(pk: int) -> BudgetCycle:
     return get_object_or_404(selectors.cycle_list(), pk=pk)
 
@@ -310,7 +315,7 @@ class RequestCreateView(LoginRequiredMixin, View):
         if not _is_clerk(request.user):
             raise DjangoPermissionDenied(_("只有機關承辦人可以提出申請。"))
         cycles = self._cycles()
-        initial = {"cycle": request.GET.get("cycle")} if request.GET.get("cycle", "").isdigit() else {}
+        initial = {"cycle": request.GET.get("cycle")} if _is_id(request.GET.get("cycle", "")) else {}
         return self._render(RequestForm(initial=initial, cycles=cycles))
 
     def post(self, request):
@@ -567,7 +572,7 @@ class MeetingListView(LoginRequiredMixin, View):
     def get(self, request):
         cycle = None
         if request.GET.get("cycle"):
-            if not request.GET["cycle"].isdigit():
+            if not _is_id(request.GET["cycle"]):
                 return HttpResponseBadRequest(_("年度參數無效。"))
             cycle = _cycle(int(request.GET["cycle"]))
         meetings = list(selectors.meeting_list(viewer=request.user, cycle_id=cycle.pk if cycle else None))
@@ -736,7 +741,7 @@ class SiteVisitListView(LoginRequiredMixin, View):
     def get(self, request):
         cycle = None
         if request.GET.get("cycle"):
-            if not request.GET["cycle"].isdigit():
+            if not _is_id(request.GET["cycle"]):
                 return HttpResponseBadRequest(_("年度參數無效。"))
             cycle = _cycle(int(request.GET["cycle"]))
         visits = list(selectors.site_visit_list(viewer=request.user, cycle_id=cycle.pk if cycle else None))

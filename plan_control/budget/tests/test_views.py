@@ -714,6 +714,9 @@ GARBAGE = [
     {},
     {"public": "１２３", "total": "x" * 5000, "date": "2026-02-30", "decision": "maybe", "requests": ["a", "-1"]},
     {"fiscal_year": "0", "agency": "999999", "photo": "not a file", "minutes": "\x00", "years": "116=1\n116=2"},
+    # Digits to str.isdigit that int() refuses, and a number past any key.
+    {"cycle": "²", "years": "¹¹⁶=1", "public": "9" * 40},
+    {"cycle": "9" * 40, "years": "116=" + "9" * 40},
 ]
 
 
