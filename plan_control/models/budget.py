@@ -47,14 +47,14 @@ CEILING_SOURCES = (Source.PUBLIC.value, Source.FUND.value)
 
 def amount_problem(value, label) -> str:
     """Why `value` is not an amount of NT$ (an integer from 0 to MAX_AMOUNT), in Traditional Chinese, or ''."""
-    from django.utils.translation import gettext as t
+    from django.utils.translation import gettext
 
     if isinstance(value, bool) or not isinstance(value, int):
-        return t("%(label)s須為整數（新臺幣元）：%(value)r") % {"label": label, "value": value}
+        return gettext("%(label)s須為整數（新臺幣元）：%(value)r") % {"label": label, "value": value}
     if value < 0:
-        return t("%(label)s不得為負數：%(value)s") % {"label": label, "value": f"{value:,}"}
+        return gettext("%(label)s不得為負數：%(value)s") % {"label": label, "value": f"{value:,}"}
     if value > MAX_AMOUNT:
-        return t("%(label)s %(value)s 元超過上限 %(max)s 元。") % {
+        return gettext("%(label)s %(value)s 元超過上限 %(max)s 元。") % {
             "label": label,
             "value": f"{value:,}",
             "max": f"{MAX_AMOUNT:,}",
@@ -64,22 +64,22 @@ def amount_problem(value, label) -> str:
 
 def years_problem(years, fiscal_year: int) -> str:
     """Why a multi-year plan's amounts ({ROC year: NT$}, keys as JSON strings) are unacceptable, or ''."""
-    from django.utils.translation import gettext as t
+    from django.utils.translation import gettext
 
     if not isinstance(years, dict) or not years:
-        return t("各年度經費須為 {年度: 金額} 的對照，且至少一個年度。")
+        return gettext("各年度經費須為 {年度: 金額} 的對照，且至少一個年度。")
     first, last = fiscal_year - YEARS_AROUND, fiscal_year + YEARS_AROUND
     for key, value in years.items():
         year = str(key)
         # isdecimal, not isdigit: int() refuses "²"; and no number of more than four digits is a year here (int()
         # refuses more than 4,300).
         if not (year.isdecimal() and len(year) <= 4) or not first <= int(year) <= last:
-            return t("年度須為 %(first)d 至 %(last)d 年之間的民國年：%(year)s") % {
+            return gettext("年度須為 %(first)d 至 %(last)d 年之間的民國年：%(year)s") % {
                 "first": first,
                 "last": last,
                 "year": key,
             }
-        problem = amount_problem(value, t("%(year)s年度經費") % {"year": int(year)})
+        problem = amount_problem(value, gettext("%(year)s年度經費") % {"year": int(year)})
         if problem:
             return problem
     return ""

@@ -108,24 +108,24 @@ class ControlledPlan(StatefulModel):
 
 def planned_progress_problem(values) -> str:
     """Why a planned curve is unacceptable, in Traditional Chinese, or '' when it is fine."""
-    from django.utils.translation import gettext as t
+    from django.utils.translation import gettext
 
     if not isinstance(values, list | tuple) or len(values) != 12:
-        return t("預定進度須為 1 至 12 月共 12 個數字。")
+        return gettext("預定進度須為 1 至 12 月共 12 個數字。")
     numbers = []
     for month, value in enumerate(values, start=1):
         try:
             number = Decimal(str(value))
         except ArithmeticError:
-            return t("%(m)d月的預定進度不是數字。") % {"m": month}
+            return gettext("%(m)d月的預定進度不是數字。") % {"m": month}
         if not number.is_finite():
-            return t("%(m)d月的預定進度不是數字。") % {"m": month}
+            return gettext("%(m)d月的預定進度不是數字。") % {"m": month}
         if not 0 <= number <= 100:
-            return t("%(m)d月的預定進度 %(v)s 超出 0 到 100。") % {"m": month, "v": value}
+            return gettext("%(m)d月的預定進度 %(v)s 超出 0 到 100。") % {"m": month, "v": value}
         numbers.append(number)
     for month in range(1, 12):
         if numbers[month] < numbers[month - 1]:
-            return t("預定進度須逐月不減：%(m)d月 %(a)s 小於 %(p)d月 %(b)s。") % {
+            return gettext("預定進度須逐月不減：%(m)d月 %(a)s 小於 %(p)d月 %(b)s。") % {
                 "m": month + 1,
                 "a": numbers[month],
                 "p": month,
