@@ -4,7 +4,6 @@ of issue 14 as a 400 naming the field with nothing saved, who sees what, the led
 from __future__ import annotations
 
 import datetime
-from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -18,7 +17,6 @@ from plan_control.budget.tests.factories import (
     AFTER_DEADLINE,
     FISCAL_YEAR,
     MEETING_DAY,
-    NOW,
     WAN,
     YI,
     draft,
@@ -40,7 +38,6 @@ from plan_control.models import (
     SiteVisit,
     SiteVisitPhoto,
 )
-from plan_control.tests.factories import agency_people
 from theses.tests.factories import make_applicant
 from workflow_site.models import TransitionLog
 
@@ -51,33 +48,15 @@ MEETINGS, VISITS = "/api/v1/review-meetings/", "/api/v1/site-visits/"
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen(frozen_clock):
+    pass
 
 
 @pytest.fixture
-def world(make_user):
-    pwb, clerk, head = agency_people("PWB")
-    tb, tb_clerk, tb_head = agency_people("TB")
-    return SimpleNamespace(
-        officer=make_user(Role.RDEC_OFFICER, username="officer"),
-        supervisor=make_user(Role.RDEC_SUPERVISOR, username="supervisor"),
-        reviewer=make_user(Role.REVIEWER, agency=None, username="reviewer"),
-        attendee=make_user(Role.REVIEWER, agency=None, username="attendee"),
-        applicant=make_applicant("budget.applicant"),
-        pwb=pwb,
-        clerk=clerk,
-        head=head,
-        tb=tb,
-        tb_clerk=tb_clerk,
-        tb_head=tb_head,
-    )
-
-
-@pytest.fixture
-def cycle(world):
-    return make_cycle(world.officer)
+def world(world, make_user):
+    world.attendee = make_user(Role.REVIEWER, agency=None, username="attendee")
+    world.applicant = make_applicant("budget.applicant")
+    return world
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import importlib
-from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -19,9 +18,8 @@ from notifications import registry
 from notifications.models import Notification, ReminderRule
 from notifications.services import deadline_scan
 from plan_control.budget import deadlines, services
-from plan_control.budget.tests.factories import MEETING_DAY, NOW, draft, make_cycle, pdf, sent
+from plan_control.budget.tests.factories import MEETING_DAY, draft, make_cycle, pdf, sent
 from plan_control.models import BudgetRequest
-from plan_control.tests.factories import agency_people
 from workflow_site.roc_calendar.calendar import add_working_days
 
 pytestmark = pytest.mark.django_db
@@ -34,31 +32,8 @@ KINDS = [deadlines.REQUEST_DEADLINE, deadlines.SIGN_OFF, deadlines.MEETING, dead
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def world(make_user):
-    pwb, clerk, head = agency_people("PWB")
-    tb, tb_clerk, tb_head = agency_people("TB")
-    return SimpleNamespace(
-        officer=make_user(Role.RDEC_OFFICER, username="officer"),
-        supervisor=make_user(Role.RDEC_SUPERVISOR, username="supervisor"),
-        reviewer=make_user(Role.REVIEWER, agency=None, username="reviewer"),
-        pwb=pwb,
-        clerk=clerk,
-        head=head,
-        tb=tb,
-        tb_clerk=tb_clerk,
-        tb_head=tb_head,
-    )
-
-
-@pytest.fixture
-def cycle(world):
-    return make_cycle(world.officer)
+def _frozen(frozen_clock):
+    pass
 
 
 def source(kind):

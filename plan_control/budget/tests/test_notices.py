@@ -4,10 +4,8 @@ meeting scheduled or changed; nobody hears of a change that rolled back."""
 from __future__ import annotations
 
 import datetime
-from types import SimpleNamespace
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -15,41 +13,22 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from notifications.models import Notification
 from plan_control.budget import services
-from plan_control.budget.tests.factories import MEETING_DAY, NOW, WAN, draft, make_cycle, pdf, sent
+from plan_control.budget.tests.factories import MEETING_DAY, WAN, draft, pdf, sent
 from plan_control.models import BudgetRequest, ReviewMeeting
-from plan_control.tests.factories import agency_people
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen(frozen_clock):
+    pass
 
 
 @pytest.fixture
-def world(make_user):
-    pwb, clerk, head = agency_people("PWB")
-    tb, tb_clerk, tb_head = agency_people("TB")
-    return SimpleNamespace(
-        officer=make_user(Role.RDEC_OFFICER, username="officer"),
-        officer2=make_user(Role.RDEC_OFFICER, username="officer2"),
-        supervisor=make_user(Role.RDEC_SUPERVISOR, username="supervisor"),
-        reviewer=make_user(Role.REVIEWER, agency=None, username="reviewer"),
-        pwb=pwb,
-        clerk=clerk,
-        clerk2=UserFactory(roles=[Role.AGENCY_CLERK], agency=pwb, username="clerk2_pwb"),
-        head=head,
-        tb=tb,
-        tb_clerk=tb_clerk,
-        tb_head=tb_head,
-    )
-
-
-@pytest.fixture
-def cycle(world):
-    return make_cycle(world.officer)
+def world(world, make_user):
+    world.officer2 = make_user(Role.RDEC_OFFICER, username="officer2")
+    world.clerk2 = UserFactory(roles=[Role.AGENCY_CLERK], agency=world.pwb, username="clerk2_pwb")
+    return world
 
 
 def notices():

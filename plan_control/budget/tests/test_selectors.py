@@ -4,42 +4,26 @@ constant number of queries."""
 from __future__ import annotations
 
 import datetime
-from types import SimpleNamespace
 
 import pytest
-import time_machine
 
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory
 from plan_control.budget import selectors, services
-from plan_control.budget.tests.factories import MEETING_DAY, NOW, WAN, YI, draft, make_cycle, sent
-from plan_control.tests.factories import agency_people
+from plan_control.budget.tests.factories import MEETING_DAY, WAN, YI, draft, make_cycle, sent
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen(frozen_clock):
+    pass
 
 
 @pytest.fixture
-def world(make_user):
-    pwb, clerk, head = agency_people("PWB")
-    tb, tb_clerk, tb_head = agency_people("TB")
-    return SimpleNamespace(
-        officer=make_user(Role.RDEC_OFFICER, username="officer"),
-        supervisor=make_user(Role.RDEC_SUPERVISOR, username="supervisor"),
-        reviewer=make_user(Role.REVIEWER, agency=None, username="reviewer"),
-        other_reviewer=make_user(Role.REVIEWER, agency=None, username="other_reviewer"),
-        pwb=pwb,
-        clerk=clerk,
-        head=head,
-        tb=tb,
-        tb_clerk=tb_clerk,
-        tb_head=tb_head,
-    )
+def world(world, make_user):
+    world.other_reviewer = make_user(Role.REVIEWER, agency=None, username="other_reviewer")
+    return world
 
 
 def ids(queryset) -> set[int]:

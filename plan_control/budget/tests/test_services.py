@@ -12,13 +12,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 
-from accounts.roles import Role
 from plan_control.budget import selectors, services
 from plan_control.budget.tests.factories import (
     AFTER_DEADLINE,
     FISCAL_YEAR,
     MEETING_DAY,
-    NOW,
     WAN,
     YI,
     draft,
@@ -41,7 +39,6 @@ from plan_control.models import (
     SiteVisit,
     SiteVisitPhoto,
 )
-from plan_control.tests.factories import agency_people
 from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow_site.models import TransitionLog
 
@@ -50,31 +47,8 @@ S = BudgetRequest.Status
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def world(make_user):
-    pwb, clerk, head = agency_people("PWB")
-    tb, tb_clerk, tb_head = agency_people("TB")
-    return SimpleNamespace(
-        officer=make_user(Role.RDEC_OFFICER, username="officer"),
-        supervisor=make_user(Role.RDEC_SUPERVISOR, username="supervisor"),
-        reviewer=make_user(Role.REVIEWER, agency=None, username="reviewer"),
-        pwb=pwb,
-        clerk=clerk,
-        head=head,
-        tb=tb,
-        tb_clerk=tb_clerk,
-        tb_head=tb_head,
-    )
-
-
-@pytest.fixture
-def cycle(world):
-    return make_cycle(world.officer)
+def _frozen(frozen_clock):
+    pass
 
 
 def ledger_rows(request, stage: str) -> dict[str, tuple]:

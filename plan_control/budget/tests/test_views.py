@@ -7,11 +7,9 @@ from __future__ import annotations
 import datetime
 import io
 import zipfile
-from types import SimpleNamespace
 
 import openpyxl
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -21,11 +19,9 @@ from plan_control.budget.tests.factories import (
     FISCAL_YEAR,
     JPEG,
     MEETING_DAY,
-    NOW,
     YI,
     draft,
     jpeg,
-    make_cycle,
     reload,
     sent,
 )
@@ -41,7 +37,6 @@ from plan_control.models import (
     SiteVisit,
     SiteVisitPhoto,
 )
-from plan_control.tests.factories import agency_people
 
 pytestmark = pytest.mark.django_db
 S = BudgetRequest.Status
@@ -49,36 +44,13 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen(frozen_clock):
+    pass
 
 
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def world(make_user):
-    pwb, clerk, head = agency_people("PWB")
-    tb, tb_clerk, tb_head = agency_people("TB")
-    return SimpleNamespace(
-        officer=make_user(Role.RDEC_OFFICER, username="officer"),
-        supervisor=make_user(Role.RDEC_SUPERVISOR, username="supervisor"),
-        reviewer=make_user(Role.REVIEWER, agency=None, username="reviewer"),
-        pwb=pwb,
-        clerk=clerk,
-        head=head,
-        tb=tb,
-        tb_clerk=tb_clerk,
-        tb_head=tb_head,
-    )
-
-
-@pytest.fixture
-def cycle(world):
-    return make_cycle(world.officer)
 
 
 def url(name: str, *args) -> str:
