@@ -8,11 +8,13 @@ Views read through the package's selectors and write only through its services. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.shortcuts import render as django_render
@@ -564,10 +566,13 @@ def _agenda_choices(user, cycle: BudgetCycle):
     )
 
 
-class MeetingListView(LoginRequiredMixin, View):
-    """The meetings the user may see (RDEC: all; attendees and agencies concerned: theirs), optionally of a cycle."""
+class _CycleListView(LoginRequiredMixin, View):
+    """A list of what the user may see (`list_rows(viewer=, cycle_id=)`), of one cycle with `?cycle=`; RDEC staff
+    who run the review get the button to add one to that cycle."""
 
-    template_name = "plan_control/budget/meeting_list.html"
+    template_name: str
+    context_name: str
+    list_rows: Callable[..., QuerySet]  # a selector taking viewer= and cycle_id=
 
     def get(self, request):
         cycle = None
@@ -575,12 +580,18 @@ class MeetingListView(LoginRequiredMixin, View):
             if not _is_id(request.GET["cycle"]):
                 return HttpResponseBadRequest(_("年度參數無效。"))
             cycle = _cycle(int(request.GET["cycle"]))
-        meetings = list(selectors.meeting_list(viewer=request.user, cycle_id=cycle.pk if cycle else None))
-        return render(
-            request,
-            self.template_name,
-            {"meetings": meetings, "cycle": cycle, "can_create": cycle is not None and _runs_budget(request.user)},
-        )
+        rows = list(self.list_rows(viewer=request.user, cycle_id=cycle.pk if cycle else None))
+        context = {self.context_name: rows, "cycle": cycle}
+        context["can_create"] = cycle is not None and _runs_budget(request.user)
+        return render(request, self.template_name, context)
+
+
+class MeetingListView(_CycleListView):
+    """The meetings the user may see (RDEC: all; attendees and agencies concerned: theirs), optionally of a cycle."""
+
+    template_name = "plan_control/budget/meeting_list.html"
+    context_name = "meetings"
+    list_rows = staticmethod(selectors.meeting_list)
 
 
 class MeetingFormView(LoginRequiredMixin, View):
@@ -735,21 +746,12 @@ def _visit(user, pk: int):
     return get_object_or_404(selectors.site_visit_list(viewer=user), pk=pk)
 
 
-class SiteVisitListView(LoginRequiredMixin, View):
-    template_name = "plan_control/budget/visit_list.html"
+class SiteVisitListView(_CycleListView):
+    """The site visits the user may see (RDEC: all; agencies concerned: theirs), optionally of a cycle."""
 
-    def get(self, request):
-        cycle = None
-        if request.GET.get("cycle"):
-            if not _is_id(request.GET["cycle"]):
-                return HttpResponseBadRequest(_("年度參數無效。"))
-            cycle = _cycle(int(request.GET["cycle"]))
-        visits = list(selectors.site_visit_list(viewer=request.user, cycle_id=cycle.pk if cycle else None))
-        return render(
-            request,
-            self.template_name,
-            {"visits": visits, "cycle": cycle, "can_create": cycle is not None and _runs_budget(request.user)},
-        )
+    template_name = "plan_control/budget/visit_list.html"
+    context_name = "visits"
+    list_rows = staticmethod(selectors.site_visit_list)
 
 
 class SiteVisitFormView(LoginRequiredMixin, View):
