@@ -1,10 +1,22 @@
-"""Amounts of money in the pages: `{{ amount|thousands }}` -> "30,000" (the zh-Hant locale groups no digits)."""
+"""Amounts of money in the pages.
+
+- `{{ amount|money }}`: "3億5,953萬3,000元", how an amount is read in a sentence or a field (`workflow_site.money`).
+- `{{ amount|thousands }}`: "30,000", for dense numeric table columns (the zh-Hant locale groups no digits).
+"""
 
 from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from workflow_site.money import format_money
+
 register = template.Library()
+
+
+@register.filter
+def money(value) -> str:
+    """An integer NT$ amount in 億/萬 with thousands separators and 元; "" for none."""
+    return format_money(value)
 
 
 @register.filter
