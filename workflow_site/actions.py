@@ -7,9 +7,15 @@ states or stage rules: those live on the model (`@transition(source=..., conditi
 through `TransitionPostView`, which answers 404 for an action it does not know or an object the user may not see,
 runs the service through `run_service` (refusals become messages, never a 500) and goes back to the page.
 
+An irreversible action asks first: with `confirm` (a text, or `confirm(obj) -> text` computed from the data, ""
+when there is nothing to ask) the button's POST does not run the service but shows a page saying what will happen,
+carrying over the reason typed, with 確定 (posting again with confirmed=1) and 取消 (back to the object's page).
+
     REPORT_ACTIONS = ActionTable(
         Action("accept", _("審核通過"), _("已審核通過月報。"),
                run=lambda pk, actor, data: services.report_accept(report_id=pk, actor=actor)),
+        Action("terminate", _("終止計畫"), _("已終止計畫。"), run=..., reason="required",
+               confirm=lambda plan: _("計畫終止後不能再恢復，尚未填報的 %(n)s 份月報將不再催報。") % {...}),
         ...
     )
     context["actions"] = REPORT_ACTIONS.for_object(report, request.user)
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
 
@@ -47,10 +54,16 @@ class Action:
     transition: str = ""
     reason: str = ""  # "required" / "optional" / "" (no reason field on the button's form)
     style: str = "mdc-button--raised"
+    confirm: str | Callable[[object], str] = ""  # what will happen: asked before the service runs
 
     @property
     def transition_name(self) -> str:
         return self.transition or self.name
+
+    def confirmation(self, obj) -> str:
+        """What the confirmation page says for `obj`; "" when the action runs without asking."""
+        text = self.confirm(obj) if callable(self.confirm) else self.confirm
+        return str(text or "")
 
 
 class ActionTable:
@@ -84,6 +97,16 @@ class TransitionPostView(LoginRequiredMixin, View):
         action = self.actions.get(name)
         if action is None:
             raise Http404
-        self.get_object(request, pk)
+        obj = self.get_object(request, pk)
+        question = action.confirmation(obj)
+        if question and request.POST.get("confirmed") != "1":
+            context = {
+                "object": obj,
+                "action": action,
+                "question": question,
+                "reason": request.POST.get("reason", ""),
+                "back_url": reverse(self.redirect_url_name, args=[pk]),
+            }
+            return render(request, "workflow_site/confirm.html", context)
         run_service(request, lambda: action.run(pk, request.user, request.POST), str(action.done))
         return HttpResponseRedirect(reverse(self.redirect_url_name, args=[pk]))
