@@ -42,5 +42,9 @@ rules.add_perm("accounts.manage_agencies", is_admin)
 rules.add_perm(
     "accounts.revoke_delegation", is_admin | is_rdec_supervisor | is_delegation_principal | heads_delegators_agency
 )
+# The working-day calendar (typhoon closures, the official office calendar) is RDEC's to keep: the model permissions
+# the calendar's services, pages and admin check.
+for _action in ("view", "add", "change", "delete"):
+    rules.add_perm(f"roc_calendar.{_action}_calendaroverride", is_admin | is_rdec_staff)
 # The agency directory is public knowledge inside the government: every signed-in user may read it.
 rules.add_perm("accounts.view_agency", rules.is_authenticated)

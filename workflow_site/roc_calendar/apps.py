@@ -7,3 +7,12 @@ class RocCalendarConfig(AppConfig):
     label = "roc_calendar"
     verbose_name = _("行事曆")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workflow_site import ui
+
+        ui.register(
+            menu="workflow_site.roc_calendar.urls.CalendarApplication",
+            prefix="calendar/",
+            urls="workflow_site.roc_calendar.urls",
+        )

@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from workflow_site.errors import NotFound
+from workflow_site.permissions import require
+
 from .calendar import is_national_working_day
 from .models import CalendarOverride
 
@@ -29,7 +32,8 @@ def calendar_override_create(
     reason: str,
     actor=None,
 ) -> CalendarOverride:
-    """Record a day that departs from the national calendar (e.g. a typhoon closure)."""
+    """Record a day that departs from the national calendar (e.g. a typhoon closure); `actor` None is the system."""
+    require(actor, "roc_calendar.add_calendaroverride")
     override = CalendarOverride(
         date=date,
         kind=kind,
@@ -40,6 +44,39 @@ def calendar_override_create(
     override.full_clean()
     override.save()
     logger.info("Calendar override %s created by %s", override, getattr(actor, "pk", None))
+    return override
+
+
+def _locked_override(override_id: int) -> CalendarOverride:
+    try:
+        return CalendarOverride.objects.select_for_update().get(pk=override_id)
+    except CalendarOverride.DoesNotExist:
+        raise NotFound(_("找不到這筆行事曆調整。")) from None
+
+
+@transaction.atomic
+def calendar_override_update(*, override_id: int, kind: str, reason: str, actor) -> CalendarOverride:
+    """Correct an override's kind or reason; the correction is a hand edit from then on, so a reload of the
+    official calendar keeps it."""
+    require(actor, "roc_calendar.change_calendaroverride")
+    # Locked so a concurrent official-calendar load cannot overwrite the correction it is about to keep.
+    override = _locked_override(override_id)
+    override.kind = kind
+    override.reason = reason.strip()
+    override.source = CalendarOverride.Source.MANUAL
+    override.full_clean()
+    override.save(update_fields=["kind", "reason", "source"])
+    logger.info("Calendar override %s corrected by %s", override, getattr(actor, "pk", None))
+    return override
+
+
+@transaction.atomic
+def calendar_override_delete(*, override_id: int, actor) -> CalendarOverride:
+    """Remove an override: the day follows the national calendar again. Returns the deleted row (unsaved)."""
+    require(actor, "roc_calendar.delete_calendaroverride")
+    override = _locked_override(override_id)
+    override.delete()
+    logger.info("Calendar override %s removed by %s", override, getattr(actor, "pk", None))
     return override
 
 
@@ -119,6 +156,7 @@ def _parse_official_rows(text: str) -> dict[dt.date, tuple[bool, str]]:
 @transaction.atomic
 def calendar_load_csv(*, file, actor=None) -> dict:
     """Load the official office calendar CSV, storing only the days where it departs from the package."""
+    require(actor, "roc_calendar.add_calendaroverride")
     days = _parse_official_rows(_read_text(file))
     existing = {
         override.date: override
