@@ -47,8 +47,9 @@ def forward(name: str, stream) -> None:
             sys.stdout.buffer.flush()
 
 
-def start(name: str, argv: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def start(name: str, argv: list[str], port: int) -> subprocess.Popen:
+    # Links in e-mails (the worker's too) point at the port served here, unless SITE_URL says otherwise.
+    env = {"SITE_URL": f"http://127.0.0.1:{port}", **os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
@@ -123,7 +124,7 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: stop_requests.append(signum))
 
-    procs = {name: start(name, argv) for name, argv in commands(args.port).items() if name in args.only}
+    procs = {name: start(name, argv, args.port) for name, argv in commands(args.port).items() if name in args.only}
     if "web" in procs:
         threading.Thread(target=announce_when_listening, args=(args.port, procs), daemon=True).start()
 

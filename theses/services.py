@@ -27,6 +27,7 @@ from workflow_site.errors import NotFound, PermissionDenied, TransitionNotAllowe
 from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import add_working_days, today
 from workflow_site.roc_calendar.roc import format_roc_date
+from workflow_site.site_url import site_url
 from workflow_site.transitions import apply_bulk_transition, apply_transition
 
 from . import selectors
@@ -301,7 +302,7 @@ def verification_token(user) -> str:
 
 
 def verification_url(token: str) -> str:
-    return f"{getattr(settings, 'SITE_URL', '').rstrip('/')}/applicants/verify/?token={token}"
+    return f"{site_url()}/applicants/verify/?token={token}"
 
 
 def _mail_after_commit(subject: str, body: str, address: str) -> None:

@@ -10,10 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from workflow_site.roc_calendar.roc import format_roc_date
+from workflow_site.site_url import site_url
 from workflow_site.transitions import apply_transition
 
 from ..models import Channel, Notification
-from .common import OPEN_STATES, setting, still_open
+from .common import OPEN_STATES, still_open
 
 
 def notifications_send_digests(*, now: datetime.datetime | None = None) -> int:
@@ -45,8 +46,8 @@ def notifications_send_digests(*, now: datetime.datetime | None = None) -> int:
                     apply_transition(row, "cancel", actor=None, reason=_("事項已辦理完成，不再提醒。"))
             if not live:
                 continue
-            site_url = setting("SITE_URL", "").rstrip("/")
-            lines = [f"・{row.item_title}（期限：{format_roc_date(row.due_date)}）{site_url}{row.url}" for row in live]
+            base_url = site_url()
+            lines = [f"・{row.item_title}（期限：{format_roc_date(row.due_date)}）{base_url}{row.url}" for row in live]
             body = "\n".join(
                 [
                     _("您好：以下是您今日的待辦提醒（共 %(n)d 項）：") % {"n": len(live)},

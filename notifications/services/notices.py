@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from workflow_site import celery_app
 from workflow_site.notices import Notice
+from workflow_site.site_url import site_url
 
 from ..models import NOTICE_KIND, Channel, Notification
-from .common import OPEN_STATES, setting
+from .common import OPEN_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +36,12 @@ def notice_deliver(notice: Notice) -> list[Notification]:
     users = get_user_model().objects.filter(pk__in=notice.recipient_ids, is_active=True)
     content_type = ContentType.objects.get_for_model(notice.item)
     subject = " ".join(notice.subject.split())[:300]
-    site_url = setting("SITE_URL", "").rstrip("/")
+    base_url = site_url()
     today = timezone.localdate(now)
     rows = []
     for user in users.only("pk", "email", "display_name", "username").order_by("pk"):
         greeting = f"{user.display_name or user.username} 您好："
-        body = f"{greeting}\n\n{notice.body}\n\n請至系統查看：{site_url}{notice.url}\n\n{FOOTER}\n"
+        body = f"{greeting}\n\n{notice.body}\n\n請至系統查看：{base_url}{notice.url}\n\n{FOOTER}\n"
         for channel in (Channel.IN_APP, Channel.EMAIL) if user.email else (Channel.IN_APP,):
             in_app = channel == Channel.IN_APP
             rows.append(

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Delegation
 from accounts.roles import Role
 from workflow_site.roc_calendar.calendar import WorkingCalendar
+from workflow_site.site_url import site_url
 
 from .. import registry
 from ..models import Channel, Notification, ReminderRule
@@ -128,7 +129,7 @@ class _Scan:
         self.calendar = WorkingCalendar()
         self.renderer = _Renderer()
         self.lookback = datetime.timedelta(days=setting("NOTIFICATION_LOOKBACK_DAYS", 60))
-        self.site_url = setting("SITE_URL", "").rstrip("/")
+        self.site_url = site_url()
         self._fire_dates: dict[tuple[datetime.date, int], datetime.date] = {}
         self._overdue: dict[datetime.date, int] = {}
         self._left: dict[datetime.date, int] = {}

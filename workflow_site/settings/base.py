@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The serving address for links in e-mails when SITE_URL is unset (workflow_site/site_url.py).
+    "workflow_site.site_url.SiteUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -208,8 +210,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# Reminders (notifications/): links in e-mails point here; retries back off exponentially.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Reminders (notifications/): links in e-mails point here (workflow_site/site_url.py); retries back off exponentially.
+# Unset, a link written during a request points at the host and port that request came to; `make run` sets it to
+# the port it serves on, so the worker's e-mails link there too.
+SITE_URL = env("SITE_URL", default="")
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
 NOTIFICATION_SEND_BATCH = env.int("NOTIFICATION_SEND_BATCH", default=200)

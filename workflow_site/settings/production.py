@@ -15,6 +15,8 @@ if not os.environ.get("DJANGO_SECRET_KEY"):  # required: no default (read as is,
     raise ImproperlyConfigured("Set the DJANGO_SECRET_KEY environment variable.")
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Links in e-mails sent by the worker (no request to learn the address from): the public address.
+SITE_URL = env("SITE_URL", default=f"https://{ALLOWED_HOSTS[0]}")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
