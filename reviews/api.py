@@ -75,6 +75,28 @@ class ScoreSheetSerializer(serializers.ModelSerializer):
         return sheet.item.agency.name
 
 
+class ScoreSheetDraftSerializer(ScoreSheetSerializer):
+    """The sheet as an autosave left it, and the scores it refused: the rest of the draft is saved all the same."""
+
+    errors = serializers.SerializerMethodField()
+
+    class Meta(ScoreSheetSerializer.Meta):
+        fields = [*ScoreSheetSerializer.Meta.fields, "errors"]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Per criterion code, why its score was refused and not saved (out of range, not a "
+            "number, no such criterion); empty when every score was kept. The other scores and the comment "
+            "are saved.",
+        }
+    )
+    def get_errors(self, sheet) -> dict:
+        return self.context.get("refused", {})
+
+
 class ScoreSheetInputSerializer(serializers.Serializer):
     # Scores go to the service unvalidated: it checks each against its criterion and a 400 names the code.
     scores = serializers.DictField(
@@ -113,18 +135,22 @@ class ScoreSheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         sheet = selectors.sheets_for_reviewer(user=self.request.user).get(pk=sheet_id)
         return Response(ScoreSheetSerializer(sheet).data)
 
-    @extend_schema(request=ScoreSheetInputSerializer, responses=ScoreSheetSerializer)
+    @extend_schema(request=ScoreSheetInputSerializer, responses=ScoreSheetDraftSerializer)
     def partial_update(self, request, pk=None):
-        """Save a draft (partial scores allowed); 409 once submitted or recused, or when scoring is not open."""
+        """Save a draft (partial scores allowed); 409 once submitted or recused, or when scoring is not open.
+
+        One bad score does not lose the draft: the valid scores and the comment are saved (200) and `errors`
+        names each refused criterion, whose score is not saved."""
         data = ScoreSheetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sheet = services.sheet_save_draft(
+        saved = services.sheet_save_draft(
             sheet_id=int(pk),
             actor=request.user,
             scores=data.validated_data.get("scores"),
             comment=data.validated_data.get("comment"),
         )
-        return self._answer(sheet.pk)
+        sheet = selectors.sheets_for_reviewer(user=request.user).get(pk=saved.sheet.pk)
+        return Response(ScoreSheetDraftSerializer(sheet, context={"refused": saved.refused}).data)
 
     @extend_schema(request=ScoreSheetInputSerializer, responses=ScoreSheetSerializer)
     @action(detail=True, methods=["post"])

@@ -4,6 +4,7 @@ theses, plan_control) call these."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.contenttypes.models import ContentType
@@ -225,12 +226,11 @@ def panel_start_scoring(*, panel_id: int, actor) -> Panel:
     return panel
 
 
-def _clean_scores(panel: Panel, scores: dict, *, complete: bool) -> dict[str, Decimal]:
-    """Each criterion's score within 0..max; unknown codes refused; a 400 names the criterion."""
+def _check_scores(panel: Panel, scores: dict, *, complete: bool) -> tuple[dict[str, Decimal], dict[str, list[str]]]:
+    """Each criterion's score within 0..max, unknown codes refused: the accepted scores and, per refused (or, when
+    `complete`, missing) criterion code, why."""
     criteria = {c.code: c for c in panel.rubric.criteria.all()}
     errors: dict[str, list[str]] = {}
-    if not isinstance(scores, dict):
-        raise ValidationError({"scores": [_("分數須為 {評分項目代碼: 分數} 的格式。")]})
     cleaned: dict[str, Decimal] = {}
     for code, raw in scores.items():
         criterion = criteria.get(code)
@@ -254,9 +254,22 @@ def _clean_scores(panel: Panel, scores: dict, *, complete: bool) -> dict[str, De
         for code, criterion in criteria.items():
             if code not in cleaned and code not in errors:
                 errors[code] = [_("「%(name)s」尚未評分。") % {"name": criterion.name}]
+    return cleaned, errors
+
+
+def _clean_scores(panel: Panel, scores: dict, *, complete: bool) -> dict[str, Decimal]:
+    """`_check_scores`, all or nothing: a 400 names each refused criterion."""
+    cleaned, errors = _check_scores(panel, scores, complete=complete)
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _merged_scores(sheet: ScoreSheet, scores) -> dict:
+    """The sheet's saved scores with the new ones over them; a 400 (nothing saved) when they are not a mapping."""
+    if scores is not None and not isinstance(scores, dict):
+        raise ValidationError({"scores": [_("分數須為 {評分項目代碼: 分數} 的格式。")]})
+    return {**sheet.scores, **(scores or {})}
 
 
 def _specs(panel: Panel) -> list[scoring.CriterionSpec]:
@@ -273,18 +286,30 @@ def _own_sheet(sheet_id: int, actor) -> ScoreSheet:
     return sheet
 
 
+@dataclass(frozen=True)
+class DraftSaved:
+    """What an autosave kept: the sheet as saved, and per criterion code the scores it refused (not saved)."""
+
+    sheet: ScoreSheet
+    refused: dict[str, list[str]] = field(default_factory=dict)
+
+
 @transaction.atomic
-def sheet_save_draft(*, sheet_id: int, actor, scores: dict | None = None, comment: str | None = None) -> ScoreSheet:
-    """Keep the reviewer's scores as a draft (not_started -> draft the first time; later saves stay draft)."""
+def sheet_save_draft(*, sheet_id: int, actor, scores: dict | None = None, comment: str | None = None) -> DraftSaved:
+    """Keep the reviewer's scores as a draft (not_started -> draft the first time; later saves stay draft).
+
+    A draft is never lost to one bad value: the valid scores and the comment are saved, each refused score (out of
+    range, not a number, no such criterion) is left out (a criterion refused now no longer holds its earlier score)
+    and named in `refused`. Submitting stays all or nothing."""
     sheet = _own_sheet(sheet_id, actor)
-    merged = {**sheet.scores, **(scores or {})}
-    cleaned = _clean_scores(sheet.panel, merged, complete=False)
     if (
         sheet.status == ScoreSheet.Status.DRAFT
         and actor is not None
         and not actor.has_perm("reviews.score_sheet", sheet)
     ):
         raise PermissionDenied()
+    merged = _merged_scores(sheet, scores)
+    cleaned, refused = _check_scores(sheet.panel, merged, complete=False)
     sheet.scores = {k: str(v) for k, v in cleaned.items()}
     if comment is not None:
         sheet.comment = comment
@@ -295,14 +320,14 @@ def sheet_save_draft(*, sheet_id: int, actor, scores: dict | None = None, commen
         sheet.save(update_fields=["scores", "comment", "total", "updated_at"])
     else:
         apply_transition(sheet, "save_draft", actor=actor, update_fields=["scores", "comment", "total", "updated_at"])
-    return sheet
+    return DraftSaved(sheet, refused)
 
 
 @transaction.atomic
 def sheet_submit(*, sheet_id: int, actor, scores: dict | None = None, comment: str | None = None) -> ScoreSheet:
     """draft|not_started -> submitted, every criterion scored; afterwards only the chair's reopen changes it."""
     sheet = _own_sheet(sheet_id, actor)
-    merged = {**sheet.scores, **(scores or {})}
+    merged = _merged_scores(sheet, scores)
     cleaned = _clean_scores(sheet.panel, merged, complete=True)
     sheet.scores = {k: str(v) for k, v in cleaned.items()}
     if comment is not None:

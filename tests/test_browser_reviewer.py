@@ -92,6 +92,73 @@ def test_a_rejected_value_names_the_problem_and_saves_nothing(page, live_server,
     assert sheet.scores == {}
 
 
+def colour(locator) -> str:
+    return locator.evaluate("element => getComputedStyle(element).color")
+
+
+def test_one_out_of_range_score_loses_neither_the_valid_scores_nor_the_comment(page, live_server, make_user):
+    criteria = [
+        {"code": "innovation", "name": "創新性", "weight": 40, "max_score": 10},
+        {"code": "feasibility", "name": "可行性", "weight": 30, "max_score": 30},
+        {"code": "benefit", "name": "效益", "weight": 30, "max_score": 20},
+    ]
+    setup = build_panel(make_user, criteria=criteria)
+    sheet = setup.sheet(setup.reviewer, 0)
+    sign_in_to(page, live_server, reverse("reviews:score", args=[setup.panel.pk]), setup.reviewer.username)
+    item = page.locator(f'section[data-sheet="{sheet.pk}"]')
+    status = item.locator("[data-save-status]")
+    total = item.locator("output[data-total]")
+
+    item.get_by_label("創新性").fill("8")
+    expect(status).to_have_text("已暫存")
+    success = colour(status)
+    item.get_by_label("效益").fill("10")
+    item.get_by_label("可行性").fill("35")  # the maximum is 30
+    item.get_by_label("評語").fill("效益明確，可行性待補充。")
+    expect(total).to_have_text("47.00（超出範圍的分數未計入）")  # 8/10x40 + 10/20x30, without the 35
+    expect(status).to_contain_text("下列分數未暫存：「可行性」的分數須介於 0 到 30.00。")
+    assert colour(status) != success
+    assert colour(status) == "rgb(176, 0, 32)"
+    feasibility = item.get_by_label("可行性")
+    expect(feasibility).to_have_attribute("aria-invalid", "true")
+    expect(item.locator('[data-error-for="feasibility"]')).to_have_text("「可行性」的分數須介於 0 到 30.00。")
+    # Only the bad field is marked.
+    expect(item.get_by_label("創新性")).not_to_have_attribute("aria-invalid", "true")
+    expect(item.get_by_label("效益")).not_to_have_attribute("aria-invalid", "true")
+    expect(item.locator('[data-error-for="benefit"]')).to_have_text("")
+    sheet.refresh_from_db()
+    assert (sheet.status, sheet.scores, sheet.comment) == (
+        ScoreSheet.Status.DRAFT,
+        {"innovation": "8.00", "benefit": "10.00"},
+        "效益明確，可行性待補充。",
+    )
+
+    page.reload()
+    page.wait_for_selector("[data-score-page][data-bound]", state="attached")
+    item = page.locator(f'section[data-sheet="{sheet.pk}"]')
+    assert float(item.get_by_label("創新性").input_value()) == 8
+    assert float(item.get_by_label("效益").input_value()) == 10
+    assert item.get_by_label("可行性").input_value() == ""
+    assert item.get_by_label("評語").input_value() == "效益明確，可行性待補充。"
+    expect(item.locator("output[data-total]")).to_have_text("47.00（尚有項目未評分）")
+
+    # Fixed and submitted: the page's counters and the sheet's state follow without a reload.
+    counts = page.locator("[data-counts]")
+    expect(counts).to_have_text("共 2 件，已送出 0 件，迴避 0 件。")
+    item.get_by_label("可行性").fill("24")
+    expect(item.locator("output[data-total]")).to_have_text("71.00")
+    expect(item.locator("[data-save-status]")).to_have_text("已暫存")
+    page.once("dialog", lambda dialog: dialog.accept())
+    item.get_by_role("button", name="送出評分").click()
+    expect(item.locator("[data-state]")).to_have_text("已送出")
+    expect(counts).to_have_text("共 2 件，已送出 1 件，迴避 0 件。")
+    assert item.get_attribute("data-status") == "submitted"
+    other = page.locator(f'section[data-sheet="{setup.sheet(setup.reviewer, 1).pk}"]')
+    page.once("dialog", lambda dialog: dialog.accept("曾擔任該案顧問"))
+    other.get_by_role("button", name="申請迴避").click()
+    expect(counts).to_have_text("共 2 件，已送出 1 件，迴避 1 件。")
+
+
 def test_declaring_a_conflict_turns_the_item_into_a_recusal(page, live_server, make_user):
     setup = build_panel(make_user)
     sheet = setup.sheet(setup.reviewer, 1)

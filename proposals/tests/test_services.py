@@ -210,7 +210,10 @@ def test_scores_out_of_range_are_a_400_naming_the_criterion(setting, api_client)
     member = round_.panel.members.select_related("user").first()
     sheet = member.sheets.get()
     api_client.force_authenticate(member.user)
-    response = api_client.patch(f"/api/v1/score-sheets/{sheet.pk}/", {"scores": {"innovation": 11}}, format="json")
+    # A draft keeps its valid scores and names the refused one (reviews); a submit refuses the whole sheet.
+    response = api_client.post(
+        f"/api/v1/score-sheets/{sheet.pk}/submit/", {"scores": {"innovation": 11}}, format="json"
+    )
     assert response.status_code == 400
     assert "innovation" in response.json()
     assert "0 到 10" in str(response.json()["innovation"])

@@ -40,10 +40,12 @@ class Setup:
         return ScoreSheet.objects.get(member__user=user, item=self.items[item_index])
 
 
-def build_panel(make_user, *, reviewers=3, items=2, start=True, hide_agency=False, bands=None, min_members=None):
+def build_panel(
+    make_user, *, reviewers=3, items=2, start=True, hide_agency=False, bands=None, min_members=None, criteria=None
+):
     """A panel of `reviewers` external members (the first chairs) scoring `items` items, each from its own agency."""
     officer = make_user("rdec_officer")
-    rubric = services.rubric_create(actor=officer, name="創新提案評分表", criteria=CRITERIA)
+    rubric = services.rubric_create(actor=officer, name="創新提案評分表", criteria=criteria or CRITERIA)
     panel = services.panel_create(
         actor=officer,
         round_obj=AgencyFactory(),
@@ -156,20 +158,56 @@ def test_patch_saves_a_partial_draft_and_answers_numbers(api_client, make_user):
 
 
 @pytest.mark.django_db
-def test_a_bad_value_is_a_400_keyed_by_the_criterion_code(api_client, make_user):
+def test_a_bad_value_in_a_draft_is_named_and_the_rest_is_saved(api_client, make_user):
     setup = build_panel(make_user)
     sheet = setup.sheet(setup.reviewer)
     client = as_user(api_client, setup.reviewer)
-    response = client.patch(f"/api/v1/score-sheets/{sheet.pk}/", {"scores": {"innovation": 11}}, format="json")
-    assert response.status_code == 400
+    response = client.patch(
+        f"/api/v1/score-sheets/{sheet.pk}/",
+        {"scores": {"innovation": 11, "feasibility": 15}, "comment": "可行性高"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
     body = response.json()
-    assert list(body) == ["innovation"]
-    assert body["innovation"] == ["「創新性」的分數須介於 0 到 10.00。"]
+    assert body["errors"] == {"innovation": ["「創新性」的分數須介於 0 到 10.00。"]}
+    assert (body["status"], body["scores"], body["total"], body["comment"]) == (
+        "draft",
+        {"feasibility": 15.0},
+        None,
+        "可行性高",
+    )
+    again = client.get(f"/api/v1/score-sheets/{sheet.pk}/").json()
+    assert (again["scores"], again["comment"]) == ({"feasibility": 15.0}, "可行性高")
+    assert "errors" not in again  # a read has nothing refused to report
+    fixed = client.patch(f"/api/v1/score-sheets/{sheet.pk}/", {"scores": {"innovation": 8}}, format="json").json()
+    assert (fixed["errors"], fixed["total"]) == ({}, 77.0)
+
+
+@pytest.mark.django_db
+def test_a_bad_value_in_a_submit_is_a_400_keyed_by_the_criterion_code(api_client, make_user):
+    setup = build_panel(make_user)
+    sheet = setup.sheet(setup.reviewer)
+    client = as_user(api_client, setup.reviewer)
+    response = client.post(
+        f"/api/v1/score-sheets/{sheet.pk}/submit/", {"scores": {"innovation": 11, "feasibility": 15}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"innovation": ["「創新性」的分數須介於 0 到 10.00。"]}
     response = client.post(f"/api/v1/score-sheets/{sheet.pk}/submit/", {"scores": {"innovation": 5}}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["feasibility"]  # not scored yet
     sheet.refresh_from_db()
-    assert sheet.status == "not_started"
+    assert (sheet.status, sheet.scores) == ("not_started", {})
+
+
+@pytest.mark.django_db
+def test_scores_that_are_not_an_object_are_a_400(api_client, make_user):
+    setup = build_panel(make_user)
+    sheet = setup.sheet(setup.reviewer)
+    client = as_user(api_client, setup.reviewer)
+    response = client.patch(f"/api/v1/score-sheets/{sheet.pk}/", {"scores": [8], "comment": "x"}, format="json")
+    assert response.status_code == 400
+    assert "scores" in response.json()
 
 
 @pytest.mark.django_db
@@ -438,3 +476,17 @@ def test_the_chair_reassigns_a_recused_item_to_a_reserve_member(api_client, make
     assert response.json()["member"] == reserve.pk
     rows = as_user(api_client, reserve.user).get("/api/v1/score-sheets/").json()["results"]
     assert [r["item"] for r in rows] == [setup.items[0].pk]
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_what_an_autosave_answers(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+    patch = schema["paths"]["/api/v1/score-sheets/{id}/"]["patch"]
+    ref = patch["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    draft = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(draft["properties"]) >= {"id", "status", "scores", "total", "comment", "errors"}
+    assert draft["properties"]["errors"]["additionalProperties"] == {"type": "array", "items": {"type": "string"}}
+    # Reads and submits answer the sheet as before, without `errors`.
+    get = schema["paths"]["/api/v1/score-sheets/{id}/"]["get"]["responses"]["200"]["content"]["application/json"]
+    sheet = schema["components"]["schemas"][get["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert "errors" not in sheet["properties"]

@@ -252,14 +252,44 @@ def test_drafts_keep_partial_scores_and_autosaves_are_not_logged(scoring_panel):
         ({"originality": 5}, {"originality": ["沒有這個評分項目。"]}),
     ],
 )
-def test_a_bad_score_is_an_error_naming_the_criterion(scoring_panel, scores, errors):
+def test_a_bad_score_is_refused_by_name_and_the_rest_of_the_draft_is_kept(scoring_panel, scores, errors):
+    a = scoring_panel.members[0]
+    sheet = scoring_panel.sheet(scoring_panel.items[1], a)
+    saved = services.sheet_save_draft(
+        sheet_id=sheet.pk, actor=a.user, scores={"feasibility": 9, **scores}, comment="可行性高"
+    )
+    assert saved.refused == errors
+    kept = {} if "feasibility" in scores else {"feasibility": "9.00"}
+    sheet.refresh_from_db()
+    assert (sheet.status, sheet.scores, sheet.comment) == (ScoreSheet.Status.DRAFT, kept, "可行性高")
+    # Submitting the same bad score stays all or nothing.
+    with pytest.raises(ValidationError) as exc:
+        services.sheet_submit(sheet_id=sheet.pk, actor=a.user, scores={**GOOD, **scores})
+    assert exc.value.message_dict == errors
+    sheet.refresh_from_db()
+    assert (sheet.status, sheet.scores) == (ScoreSheet.Status.DRAFT, kept)
+
+
+def test_a_refused_score_replaces_the_earlier_one_so_the_draft_matches_the_page(scoring_panel):
+    a = scoring_panel.members[0]
+    sheet = scoring_panel.sheet(scoring_panel.items[1], a)
+    services.sheet_save_draft(sheet_id=sheet.pk, actor=a.user, scores=GOOD)
+    saved = services.sheet_save_draft(sheet_id=sheet.pk, actor=a.user, scores={"benefit": 35}, comment="效益待補")
+    assert list(saved.refused) == ["benefit"]
+    sheet.refresh_from_db()
+    assert "benefit" not in sheet.scores
+    assert (sheet.total, sheet.comment) == (None, "效益待補")  # incomplete again: no total
+    assert saved.sheet.scores == sheet.scores
+
+
+def test_scores_that_are_not_a_mapping_save_nothing(scoring_panel):
     a = scoring_panel.members[0]
     sheet = scoring_panel.sheet(scoring_panel.items[1], a)
     with pytest.raises(ValidationError) as exc:
-        services.sheet_save_draft(sheet_id=sheet.pk, actor=a.user, scores={"feasibility": 9, **scores})
-    assert exc.value.message_dict == errors
+        services.sheet_save_draft(sheet_id=sheet.pk, actor=a.user, scores=["8"], comment="評語")
+    assert list(exc.value.message_dict) == ["scores"]
     sheet.refresh_from_db()
-    assert (sheet.status, sheet.scores) == (ScoreSheet.Status.NOT_STARTED, {})
+    assert (sheet.status, sheet.comment) == (ScoreSheet.Status.NOT_STARTED, "")
 
 
 def test_the_bounds_themselves_are_valid(scoring_panel):
