@@ -6,9 +6,10 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Avg, Count, DecimalField, Q, QuerySet
+from django.db.models import Avg, Count, DecimalField, Prefetch, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
@@ -61,6 +62,90 @@ def reviewer_panel_counts(*, user) -> dict[int, dict]:
 
 def panels_for_reviewer(*, user) -> QuerySet[Panel]:
     return Panel.objects.filter(members__user=user).select_related("rubric").order_by("-created_at")
+
+
+def panel_list(*, viewer) -> QuerySet[Panel]:
+    """The panels RDEC staff oversee, newest first, with their member counts and the round each belongs to: two
+    queries, plus one per kind of round (proposals, theses, ...) whatever the number of panels. Others: none."""
+    if not is_rdec_staff(viewer):
+        return Panel.objects.none()
+    return (
+        Panel.objects.select_related("round_type")
+        .prefetch_related("round")
+        .annotate(
+            member_count=Count("members", filter=Q(members__reserve=False), distinct=True),
+            reserve_count=Count("members", filter=Q(members__reserve=True), distinct=True),
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def panel_for_setup(*, viewer, panel_id: int) -> Panel:
+    """A panel as its set-up page shows it: rubric, round and members with their agencies (404 for anyone but RDEC
+    staff, or no such panel)."""
+    qs = (
+        panel_list(viewer=viewer)
+        .select_related("rubric")
+        .prefetch_related(
+            Prefetch("members", queryset=PanelMember.objects.select_related("user__agency").order_by("pk"))
+        )
+    )
+    try:
+        return qs.get(pk=panel_id)
+    except Panel.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+def reviewer_pool(*, panel: Panel) -> QuerySet:
+    """Who may join the panel: active users with the reviewer role not on it yet, by name. One query."""
+    from accounts.roles import Role
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.REVIEWER)
+        .exclude(panel_memberships__panel=panel)
+        .select_related("agency")
+        .order_by("display_name", "username")
+    )
+
+
+@dataclass
+class Recusal:
+    sheet: ScoreSheet
+    declared_by: object | None  # the user who declared it; None when it was made automatically (own agency)
+    declared_at: object | None  # when it was declared (None: recused when scoring started)
+
+
+def panel_recusals(panel: Panel) -> list[Recusal]:
+    """The panel's recused sheets with the reason and who declared them (the member, or the system for their own
+    agency's items when scoring started). Two queries."""
+    from workflow_site.models import TransitionLog
+
+    sheets = list(
+        ScoreSheet.objects.filter(panel=panel, status=ScoreSheet.Status.RECUSED)
+        .select_related("item", "member__user")
+        .order_by("item_id", "member_id")
+    )
+    declared: dict[int, TransitionLog] = {}
+    if sheets:
+        logs = (
+            TransitionLog.objects.filter(
+                content_type=ContentType.objects.get_for_model(ScoreSheet),
+                object_id__in=[s.pk for s in sheets],
+                transition="declare_conflict",
+            )
+            .select_related("actor")
+            .order_by("pk")
+        )
+        declared = {log.object_id: log for log in logs}  # the latest declaration of each sheet wins
+    return [
+        Recusal(
+            sheet,
+            declared[sheet.pk].actor if sheet.pk in declared else None,
+            declared[sheet.pk].created_at if sheet.pk in declared else None,
+        )
+        for sheet in sheets
+    ]
 
 
 @dataclass

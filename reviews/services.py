@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Agency
 from workflow_site.bulk import copy_rows
 from workflow_site.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
-from workflow_site.permissions import require
+from workflow_site.permissions import granting_principal, require
 from workflow_site.transitions import apply_transition, log_event
 
 from . import scoring, selectors
@@ -133,6 +133,29 @@ def panel_set_bands(*, panel_id: int, actor, bands: list[dict]) -> None:
     _replace_bands(panel, bands)
 
 
+PANEL_SETTINGS = ("title", "rubric_id", "aggregation", "min_members", "min_external", "hide_agency", "scoring_deadline")
+
+
+@transaction.atomic
+def panel_update(*, panel_id: int, actor, **fields) -> Panel:
+    """Change a panel's settings (`PANEL_SETTINGS`) while it is forming; its title and deadline until it is final."""
+    require(actor, "reviews.run_panel")
+    unknown = set(fields) - set(PANEL_SETTINGS)
+    if unknown:
+        raise TypeError(f"panel_update does not take {sorted(unknown)}")
+    # Locks the panel: a rubric changing while scoring starts would give sheets the old criteria.
+    panel = Panel.objects.select_for_update().get(pk=panel_id)
+    if panel.status == Panel.Status.FINALISED or (
+        panel.status != Panel.Status.FORMING and set(fields) - {"title", "scoring_deadline"}
+    ):
+        raise TransitionNotAllowed(_("評分已開始，不能再變更評分表、計分方式或委員組成規則。"))
+    for key, value in fields.items():
+        setattr(panel, key, value)
+    panel.full_clean()
+    panel.save(update_fields=list(fields))
+    return panel
+
+
 def _replace_bands(panel: Panel, bands: list[dict]) -> None:
     _validate_bands(bands)
     panel.bands.all().delete()
@@ -156,6 +179,8 @@ def panel_member_add(
 ) -> PanelMember:
     """Add a member while the panel is forming (a reserve member may join later, for reassigned items)."""
     require(actor, "reviews.run_panel")
+    if is_chair and reserve:
+        raise ValidationError({"is_chair": [_("備位委員不能擔任召集人。")]})
     panel = Panel.objects.select_for_update().get(pk=panel_id)
     if panel.status != Panel.Status.FORMING and not reserve:
         raise TransitionNotAllowed(_("評分已開始，只能再加入備位委員。"))
@@ -166,6 +191,65 @@ def panel_member_add(
     member = PanelMember(panel=panel, user_id=user_id, kind=kind, is_chair=is_chair, reserve=reserve)
     member.full_clean()
     member.save()
+    return member
+
+
+def _panel_member_for_update(panel_id: int, member_id: int) -> tuple[Panel, PanelMember]:
+    # Locks the panel: a removal or a change of chair racing the start of scoring waits for it, then sees its state.
+    try:
+        panel = Panel.objects.select_for_update().get(pk=panel_id)
+        member = PanelMember.objects.select_related("user").get(pk=member_id, panel=panel)
+    except (Panel.DoesNotExist, PanelMember.DoesNotExist) as exc:
+        raise NotFound() from exc
+    return panel, member
+
+
+@transaction.atomic
+def panel_member_remove(*, panel_id: int, member_id: int, actor, reason: str = "") -> None:
+    """Take a member off the panel while it is forming (no sheets exist yet); logged on the panel with who and why.
+
+    Once scoring has started a member holds sheets: the chair reassigns their items instead (409)."""
+    require(actor, "reviews.run_panel")
+    panel, member = _panel_member_for_update(panel_id, member_id)
+    if panel.status != Panel.Status.FORMING:
+        raise TransitionNotAllowed(_("評分已開始，不能再移除委員；請由召集人改派迴避的項目。"))
+    name = str(member.user)
+    member.delete()
+    note = _("移除委員：%(name)s") % {"name": name}
+    log_event(
+        panel,
+        "member_remove",
+        source=panel.status,
+        target=panel.status,
+        actor=actor,
+        acting_for=granting_principal(actor, "reviews.run_panel"),
+        reason=f"{note}（{reason.strip()}）" if reason.strip() else note,
+    )
+
+
+@transaction.atomic
+def panel_chair_set(*, panel_id: int, member_id: int, actor) -> PanelMember:
+    """Make this member the panel's chair (召集人) in place of the current one, until the results are final; logged
+    on the panel. A reserve member cannot chair."""
+    require(actor, "reviews.run_panel")
+    panel, member = _panel_member_for_update(panel_id, member_id)
+    if panel.status == Panel.Status.FINALISED:
+        raise TransitionNotAllowed(_("結果已確定，不能再變更召集人。"))
+    if member.reserve:
+        raise ValidationError({"member": [_("備位委員不能擔任召集人。")]})
+    if not member.is_chair:
+        PanelMember.objects.filter(panel=panel, is_chair=True).update(is_chair=False)
+        member.is_chair = True
+        member.save(update_fields=["is_chair"])
+        log_event(
+            panel,
+            "chair_set",
+            source=panel.status,
+            target=panel.status,
+            actor=actor,
+            acting_for=granting_principal(actor, "reviews.run_panel"),
+            reason=_("指定召集人：%(name)s") % {"name": member.user},
+        )
     return member
 
 

@@ -138,6 +138,72 @@ def test_only_rdec_runs_panels(officer, make_user):
         f.panel_create(actor=make_user(Role.REVIEWER))
 
 
+# --- members: removing, the chair ---------------------------------------------------------------------
+
+
+def test_an_officer_removes_a_member_while_forming_and_the_panel_logs_it(officer):
+    staffed = f.staffed_panel(external=2, internal=1, items=1, actor=officer)
+    leaving = staffed.members[0]
+    services.panel_member_remove(panel_id=staffed.panel.pk, member_id=leaving.pk, actor=officer, reason="出國")
+    assert not PanelMember.objects.filter(pk=leaving.pk).exists()
+    log = logs(staffed.panel, "member_remove").get()
+    assert (log.actor, log.source, log.target) == (officer, "forming", "forming")
+    assert log.reason == f"移除委員：{leaving.user}（出國）"
+    # The same person may join again.
+    f.member_add(staffed.panel, user=leaving.user)
+
+
+def test_removing_is_refused_once_scoring_started_and_for_anyone_but_rdec(scoring_panel, officer, make_user):
+    member = scoring_panel.members[1]
+    with pytest.raises(TransitionNotAllowed) as exc:
+        services.panel_member_remove(panel_id=scoring_panel.panel.pk, member_id=member.pk, actor=officer)
+    assert exc.value.status == 409
+    for outsider in (scoring_panel.chair.user, make_user(Role.AGENCY_CLERK), make_user(Role.RDEC_SUPERVISOR)):
+        with pytest.raises(PermissionDenied):
+            services.panel_member_remove(panel_id=scoring_panel.panel.pk, member_id=member.pk, actor=outsider)
+    assert PanelMember.objects.filter(pk=member.pk).exists()
+    assert not logs(scoring_panel.panel, "member_remove").exists()
+
+
+def test_a_member_of_another_panel_is_not_found(officer):
+    one = f.staffed_panel(external=1, internal=1, items=1, actor=officer)
+    other = f.staffed_panel(external=1, internal=1, items=1, actor=officer)
+    with pytest.raises(NotFound):
+        services.panel_member_remove(panel_id=one.panel.pk, member_id=other.members[0].pk, actor=officer)
+    with pytest.raises(NotFound):
+        services.panel_chair_set(panel_id=one.panel.pk, member_id=other.members[0].pk, actor=officer)
+
+
+def test_the_chair_changes_hands_with_a_log_and_never_to_a_reserve(officer):
+    staffed = f.staffed_panel(external=2, internal=1, items=1, actor=officer)
+    old_chair, new_chair = staffed.chair, staffed.members[0]
+    services.panel_chair_set(panel_id=staffed.panel.pk, member_id=new_chair.pk, actor=officer)
+    assert list(PanelMember.objects.filter(panel=staffed.panel, is_chair=True)) == [new_chair]
+    assert logs(staffed.panel, "chair_set").get().reason == f"指定召集人：{new_chair.user}"
+    services.panel_chair_set(panel_id=staffed.panel.pk, member_id=new_chair.pk, actor=officer)  # already: no-op
+    assert logs(staffed.panel, "chair_set").count() == 1
+    reserve = f.member_add(staffed.panel, reserve=True)
+    with pytest.raises(ValidationError) as exc:
+        services.panel_chair_set(panel_id=staffed.panel.pk, member_id=reserve.pk, actor=officer)
+    assert exc.value.message_dict == {"member": ["備位委員不能擔任召集人。"]}
+    with pytest.raises(ValidationError):
+        f.member_add(staffed.panel, is_chair=True, reserve=True)
+    with pytest.raises(PermissionDenied):
+        services.panel_chair_set(panel_id=staffed.panel.pk, member_id=old_chair.pk, actor=new_chair.user)
+
+
+def test_recusals_name_who_declared_them(scoring_panel):
+    a, b, _chair = scoring_panel.members
+    declared = scoring_panel.sheet(scoring_panel.items[1], b)
+    services.sheet_declare_conflict(sheet_id=declared.pk, actor=b.user, reason="曾任該案顧問")
+    rows = {(r.sheet.pk, r.declared_by, r.sheet.recusal_reason) for r in selectors.panel_recusals(scoring_panel.panel)}
+    automatic = scoring_panel.sheet(scoring_panel.items[0], a)
+    assert rows == {
+        (automatic.pk, None, services.AUTO_RECUSAL_REASON),
+        (declared.pk, b.user, "曾任該案顧問"),
+    }
+
+
 # --- conflicts of interest ----------------------------------------------------------------------------
 
 
