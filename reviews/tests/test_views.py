@@ -1,6 +1,8 @@
 """The reviewer's pages: my panels, and the score page with my own sheets only."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from reviews import services
@@ -124,3 +126,221 @@ def test_admin_pages_render_and_scores_are_read_only(client, make_user):
     assert 'name="_save"' not in page.content.decode()
     assert client.get("/admin/reviews/scoresheet/add/").status_code == 403
     assert client.get(f"/admin/reviews/panel/{setup.panel.pk}/change/").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------- 評分 menu
+
+
+@pytest.mark.django_db
+def test_the_scoring_menu_shows_to_reviewers_and_rdec_staff_only(client, make_user):
+    for role, shown in (("reviewer", True), ("rdec_officer", True), ("rdec_supervisor", True), ("agency_clerk", False)):
+        client.force_login(make_user(role))
+        html = client.get("/").content.decode()
+        assert ('href="/scoring/"' in html) is shown, role
+    client.force_login(make_user("reviewer"))
+    assert client.get("/scoring/")["Location"] == reverse("reviews:my-panels")
+    client.force_login(make_user("rdec_officer"))
+    assert client.get("/scoring/")["Location"] == reverse("reviews:panels")
+
+
+# ---------------------------------------------------------------------------------------------- RDEC's set-up pages
+
+
+def _html(response) -> str:
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_officers_list_the_panels_with_process_state_and_members(client, make_user):
+    scoring = build_panel(make_user)
+    forming = build_panel(make_user, start=False, reviewers=2, min_members=5)
+    client.force_login(scoring.officer)
+    response = client.get(reverse("reviews:panels"))
+    assert response.status_code == 200
+    html = _html(response)
+    assert reverse("reviews:panel", args=[scoring.panel.pk]) in html
+    assert reverse("reviews:panel", args=[forming.panel.pk]) in html
+    assert "評分中" in html and "籌組中" in html
+    assert "3／3 人（備位 0 人）" in html
+    assert "2／5 人（備位 0 人）" in html
+    assert f"機關：{scoring.panel.round}" in html  # the round's kind (here an Agency row stands in) and name
+
+
+@pytest.mark.django_db
+def test_the_panel_list_costs_the_same_queries_for_2_or_12_panels(client, make_user, django_assert_max_num_queries):
+    setup = build_panel(make_user)
+    client.force_login(setup.officer)
+    build_panel(make_user, start=False)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("reviews:panels")).status_code == 200
+    for _ in range(10):
+        build_panel(make_user, start=False)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("reviews:panels"))
+    assert len(response.context["rows"]) == 12
+
+
+@pytest.mark.django_db
+def test_agencies_and_reviewers_are_refused_the_set_up_pages(client, make_user):
+    setup = build_panel(make_user)
+    member = setup.members[2]
+    pages = [
+        ("get", reverse("reviews:panels"), {}),
+        ("get", reverse("reviews:panel", args=[setup.panel.pk]), {}),
+        (
+            "post",
+            reverse("reviews:panel", args=[setup.panel.pk]),
+            {"user": make_user("reviewer").pk, "kind": "external"},
+        ),
+        ("post", reverse("reviews:panel-member", args=[setup.panel.pk, member.pk, "remove"]), {}),
+        ("post", reverse("reviews:panel-member", args=[setup.panel.pk, member.pk, "chair"]), {}),
+    ]
+    for user in (make_user("agency_clerk"), make_user("agency_head"), setup.reviewer, setup.chair):
+        client.force_login(user)
+        for method, url, data in pages:
+            assert getattr(client, method)(url, data).status_code == 403, (user, url)
+    client.logout()
+    assert "/accounts/login/" in client.get(reverse("reviews:panel", args=[setup.panel.pk]))["Location"]
+    client.force_login(setup.officer)
+    assert client.get(reverse("reviews:panel", args=[setup.panel.pk + 1000])).status_code == 404
+    assert setup.panel.members.count() == 3
+    assert setup.panel.members.get(pk=member.pk).is_chair is False
+
+
+@pytest.mark.django_db
+def test_a_supervisor_reads_the_set_up_page_but_cannot_change_it(client, make_user):
+    setup = build_panel(make_user, start=False)
+    client.force_login(make_user("rdec_supervisor"))
+    response = client.get(reverse("reviews:panel", args=[setup.panel.pk]))
+    assert response.status_code == 200
+    assert response.context["form"] is None
+    assert "加入委員" not in _html(response) and "移除" not in _html(response)
+    url = reverse("reviews:panel", args=[setup.panel.pk])
+    assert client.post(url, {"user": make_user("reviewer").pk, "kind": "external"}).status_code == 403
+    remove = reverse("reviews:panel-member", args=[setup.panel.pk, setup.members[1].pk, "remove"])
+    client.post(remove)
+    assert setup.panel.members.count() == 3
+
+
+@pytest.mark.django_db
+def test_the_pool_holds_only_reviewers_not_on_the_panel(client, make_user):
+    setup = build_panel(make_user, start=False)
+    free = make_user("reviewer", display_name="林委員")
+    clerk = make_user("agency_clerk", display_name="王承辦")
+    client.force_login(setup.officer)
+    response = client.get(reverse("reviews:panel", args=[setup.panel.pk]))
+    pool = list(response.context["form"].fields["user"].queryset)
+    assert free in pool
+    assert clerk not in pool
+    assert not {m.user for m in setup.members} & set(pool)
+    html = _html(response)
+    for member in setup.members:
+        assert str(member.user) in html
+    assert "召集人" in html and "外部委員" in html
+
+
+@pytest.mark.django_db
+def test_an_officer_adds_a_member_a_chair_and_a_reserve(client, make_user):
+    setup = build_panel(make_user, start=False)
+    url = reverse("reviews:panel", args=[setup.panel.pk])
+    client.force_login(setup.officer)
+    chair = make_user("reviewer", display_name="陳召集人")
+    response = client.post(url, {"user": chair.pk, "kind": "internal", "is_chair": "on"}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["已加入委員：陳召集人。"]
+    assert _html(response).count("已加入委員：陳召集人。") == 1
+    added = setup.panel.members.get(user=chair)
+    assert (added.kind, added.is_chair, added.reserve) == ("internal", True, False)
+    assert list(setup.panel.members.filter(is_chair=True)) == [added]  # the former chair stepped down
+
+    reserve = make_user("reviewer")
+    client.post(url, {"user": reserve.pk, "kind": "external", "reserve": "on"})
+    assert setup.panel.members.get(user=reserve).reserve is True
+
+
+@pytest.mark.django_db
+def test_a_refused_addition_keeps_what_was_chosen(client, make_user):
+    setup = build_panel(make_user, start=False)
+    url = reverse("reviews:panel", args=[setup.panel.pk])
+    client.force_login(setup.officer)
+    candidate = make_user("reviewer")
+    response = client.post(url, {"user": candidate.pk, "kind": "internal", "is_chair": "on", "reserve": "on"})
+    assert response.status_code == 200
+    html = _html(response)
+    assert "備位委員不能擔任召集人。" in html
+    assert f'<option value="{candidate.pk}" selected>' in html
+    assert "checked" in html.split('value="internal"')[1].split(">")[0]
+    assert response.context["form"]["is_chair"].value() is True
+    assert response.context["form"]["reserve"].value() is True
+    response = client.post(url, {"kind": "external"})
+    assert response.context["form"].errors["user"]
+    assert response.context["form"]["kind"].value() == "external"
+    assert not setup.panel.members.filter(user=candidate).exists()
+
+
+@pytest.mark.django_db
+def test_once_scoring_started_only_reserve_members_join_and_none_leave(client, make_user):
+    setup = build_panel(make_user)
+    url = reverse("reviews:panel", args=[setup.panel.pk])
+    client.force_login(setup.officer)
+    response = client.get(url)
+    form = response.context["form"]
+    assert form.fields["reserve"].disabled and form.fields["reserve"].initial is True
+    assert not response.context["can_remove"]
+    late = make_user("reviewer")
+    client.post(url, {"user": late.pk, "kind": "external", "is_chair": "on"})  # disabled fields keep their initial
+    joined = setup.panel.members.get(user=late)
+    assert (joined.reserve, joined.is_chair) == (True, False)
+    remove = reverse("reviews:panel-member", args=[setup.panel.pk, setup.members[1].pk, "remove"])
+    response = client.post(remove, follow=True)
+    assert "評分已開始，不能再移除委員" in _html(response)
+    assert setup.panel.members.filter(pk=setup.members[1].pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_officer_removes_a_member_and_changes_the_chair_while_forming(client, make_user):
+    setup = build_panel(make_user, start=False)
+    client.force_login(setup.officer)
+    leaving, next_chair = setup.members[2], setup.members[1]
+    response = client.post(reverse("reviews:panel-member", args=[setup.panel.pk, leaving.pk, "remove"]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["已移除委員。"]
+    assert not setup.panel.members.filter(pk=leaving.pk).exists()
+    assert f"移除委員：{leaving.user}" in _html(response)  # in the panel's history
+    response = client.post(reverse("reviews:panel-member", args=[setup.panel.pk, next_chair.pk, "chair"]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["已變更召集人。"]
+    assert list(setup.panel.members.filter(is_chair=True)) == [next_chair]
+    assert client.post(reverse("reviews:panel-member", args=[setup.panel.pk, next_chair.pk, "x"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_set_up_page_shows_recusals_and_who_declared_them(client, make_user):
+    setup = build_panel(make_user)
+    sheet = setup.sheet(setup.reviewer, 1)
+    services.sheet_declare_conflict(sheet_id=sheet.pk, actor=setup.reviewer, reason="曾任該案顧問")
+    client.force_login(setup.officer)
+    html = _html(client.get(reverse("reviews:panel", args=[setup.panel.pk])))
+    table = html.split("data-recusals")[1].split("</table>")[0]
+    assert "曾任該案顧問" in table
+    assert setup.items[1].title in table
+    assert str(setup.reviewer) in table
+
+
+@pytest.mark.django_db
+def test_the_set_up_page_costs_the_same_queries_whatever_the_rows(client, make_user, django_assert_max_num_queries):
+    small = build_panel(make_user, reviewers=3, items=2)
+    client.force_login(small.officer)
+    services.sheet_declare_conflict(sheet_id=small.sheet(small.reviewer, 0).pk, actor=small.reviewer, reason="顧問")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("reviews:panel", args=[small.panel.pk])).status_code == 200
+    large = build_panel(make_user, reviewers=12, items=6)
+    for member in large.members[1:]:
+        for index in range(3):
+            sheet = large.sheet(member.user, index)
+            services.sheet_declare_conflict(sheet_id=sheet.pk, actor=member.user, reason="顧問")
+    for _ in range(10):
+        make_user("reviewer")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("reviews:panel", args=[large.panel.pk]))
+    assert len(response.context["recusals"]) == 33
+    assert len(response.context["members"]) == 12
