@@ -312,11 +312,20 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Everything goes to the console once, through the root logger (https://docs.djangoproject.com/en/5.2/topics/logging/).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_error_without_traceback": {"()": "workflow_site.log.ClientErrorWithoutTraceback"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's default config gives "django" its own console handler (with DEBUG) on top of root's: every record
+        # twice. Its other handler, mail_admins, has no ADMINS to write to.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403 or 400 is one line, not a traceback (workflow_site.log); a 500 keeps its traceback.
+        "django.request": {"filters": ["client_error_without_traceback"]},
+    },
 }
