@@ -3,6 +3,8 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import BasePermission
@@ -22,7 +24,14 @@ class DocsAccess(BasePermission):
 
 docs = {"permission_classes": [DocsAccess]}
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page's <link rel="icon"> says (JSON answers, the API's pages)."""
+    return HttpResponseRedirect(static("favicon.ico"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", AuthViewset(with_profile_view=False).urls),
