@@ -181,3 +181,85 @@ def test_the_score_page_fits_a_tablet_without_horizontal_scroll(page, live_serve
     first = page.locator("section[data-sheet]").first
     box = first.get_by_label("可行性").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 768
+
+
+def test_an_officer_sets_up_a_panel_from_the_scoring_menu(page, live_server, make_user):
+    from accounts.tests.factories import AgencyFactory
+    from reviews import services
+    from tests.browser_steps import click_and_see
+    from tests.browser_steps import sign_in_to as sign_in
+
+    setup = build_panel(make_user, reviewers=2, start=False, min_members=3)
+    architect = make_user("reviewer", display_name="林建築師", agency=AgencyFactory(name="建築師公會"))
+    make_user("reviewer", display_name="黃教授", agency=None)
+    make_user("agency_clerk", display_name="王承辦")  # not a reviewer: not offered
+    leaving = setup.members[1]
+
+    sign_in(page, live_server, "/", setup.officer.username)
+    page.get_by_role("link", name="評分").first.click()
+    page.wait_for_url(f"**{reverse('reviews:panels')}")
+    row = page.get_by_role("row").filter(has_text=setup.panel.title)
+    expect(row).to_contain_text("籌組中")
+    expect(row).to_contain_text("2／3 人（備位 0 人）")
+    row.get_by_role("link", name=setup.panel.title).click()
+    page.wait_for_url(f"**{reverse('reviews:panel', args=[setup.panel.pk])}")
+    expect(page.locator("[data-problems]")).to_contain_text("委員人數 2 人，少於規定的 3 人。")
+
+    # A refused addition (a reserve cannot chair) keeps what was chosen.
+    chooser = page.get_by_label("評審委員")
+    expect(chooser.locator("option", has_text="王承辦")).to_have_count(0)
+    chooser.select_option(label="林建築師（建築師公會）")
+    page.get_by_label("內部委員").check()
+    page.get_by_label("擔任召集人").check()
+    page.get_by_label("備位委員").check()
+    page.get_by_role("button", name="加入委員").click()
+    expect(page.get_by_text("備位委員不能擔任召集人。")).to_be_visible()
+    expect(page.get_by_label("評審委員")).to_have_value(str(architect.pk))
+    expect(page.get_by_label("內部委員")).to_be_checked()
+    expect(page.get_by_label("擔任召集人")).to_be_checked()
+
+    page.get_by_label("備位委員").uncheck()
+    click_and_see(page, "加入委員", "已加入委員：林建築師。")
+    expect(page.get_by_role("status").get_by_text("已加入委員：林建築師。")).to_have_count(1)
+    members = page.locator("[data-members]")
+    expect(members.get_by_role("row").filter(has_text="林建築師")).to_contain_text("召集人")
+    expect(page.locator("[data-problems]")).to_have_count(0)
+
+    page.get_by_label("評審委員").select_option(label="黃教授")
+    page.get_by_label("外部委員").check()
+    page.get_by_label("備位委員").check()
+    click_and_see(page, "加入委員", "已加入委員：黃教授。")
+    expect(members.get_by_role("row").filter(has_text="黃教授")).to_contain_text("備位委員")
+
+    page.get_by_role("button", name=f"移除 {leaving.user}").click()
+    expect(page.get_by_role("status").get_by_text("已移除委員。")).to_be_visible()
+    expect(members.get_by_role("row").filter(has_text=str(leaving.user))).to_have_count(0)
+    expect(page.locator("#history-heading + table")).to_contain_text(f"移除委員：{leaving.user}")
+
+    # Scoring starts (the process's business); a recusal declared by a member appears here with who declared it.
+    extra = make_user("reviewer", display_name="許委員")
+    services.panel_member_add(panel_id=setup.panel.pk, actor=setup.officer, user_id=extra.pk, kind="external")
+    services.panel_start_scoring(panel_id=setup.panel.pk, actor=setup.officer)
+    sheet = ScoreSheet.objects.get(member__user=extra, item=setup.items[0])
+    services.sheet_declare_conflict(sheet_id=sheet.pk, actor=extra, reason="曾任該案顧問")
+    page.reload()
+    recusal = page.locator("[data-recusals]").get_by_role("row").filter(has_text="曾任該案顧問")
+    expect(recusal).to_contain_text("許委員")
+    expect(recusal).to_contain_text(setup.items[0].title)
+    expect(page.get_by_role("button", name="移除")).to_have_count(0)
+    expect(page.get_by_label("備位委員")).to_be_checked()
+    expect(page.get_by_label("備位委員")).to_be_disabled()
+    page.screenshot(path="var/screenshots/panel_setup.png", full_page=True)
+
+
+def test_reviewers_find_their_panels_under_the_scoring_menu(page, live_server, make_user):
+    from tests.browser_steps import sign_in_to as sign_in
+
+    setup = build_panel(make_user)
+    sign_in(page, live_server, "/", setup.reviewer.username)
+    page.get_by_role("link", name="評分").first.click()
+    page.wait_for_url(f"**{reverse('reviews:my-panels')}")
+    page.get_by_role("link", name=setup.panel.title).click()
+    page.wait_for_selector("[data-score-page][data-bound]", state="attached")
+    response = page.goto(f"{live_server.url}{reverse('reviews:panel', args=[setup.panel.pk])}")
+    assert response.status == 403

@@ -237,6 +237,7 @@ def test_the_pool_holds_only_reviewers_not_on_the_panel(client, make_user):
     for member in setup.members:
         assert str(member.user) in html
     assert "召集人" in html and "外部委員" in html
+    assert 'aria-describedby="id_user_helptext"' in html and 'id="id_user_helptext"' in html
 
 
 @pytest.mark.django_db
