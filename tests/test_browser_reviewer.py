@@ -249,7 +249,6 @@ def test_an_officer_sets_up_a_panel_from_the_scoring_menu(page, live_server, mak
     expect(page.get_by_role("button", name="移除")).to_have_count(0)
     expect(page.get_by_label("備位委員")).to_be_checked()
     expect(page.get_by_label("備位委員")).to_be_disabled()
-    page.screenshot(path="var/screenshots/panel_setup.png", full_page=True)
 
 
 def test_reviewers_find_their_panels_under_the_scoring_menu(page, live_server, make_user):
