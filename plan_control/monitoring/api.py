@@ -57,7 +57,11 @@ class PlanImportErrorSerializer(serializers.Serializer):
 
     errors = inline_serializer(
         "PlanImportRowError",
-        {"row": serializers.IntegerField(), "message": serializers.CharField()},
+        {
+            "row": serializers.IntegerField(),
+            "column": serializers.CharField(help_text="code, agency_code, title, budget or m1..m12"),
+            "message": serializers.CharField(),
+        },
         many=True,
         required=False,
     )
@@ -93,9 +97,10 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_(self, request):
         """Import a year's plans from a spreadsheet (columns code, agency_code, title, budget, m1..m12), all or
-        nothing: 400 `{"errors": [{"row", "message"}]}` lists every bad row and nothing is saved; a file that cannot
-        be read, has too many rows or columns, or a bad year is a 400 `{"file": [...]}` / `{"year": [...]}`, a body
-        past the upload limit `{"detail", "code": "request_too_large", "limit"}`. RDEC officers."""
+        nothing: 400 `{"errors": [{"row", "column", "message"}]}` lists every bad row and nothing is saved; a file
+        that cannot be read, has too many rows or columns, or a bad year is a 400 `{"file": [...]}` /
+        `{"year": [...]}`, a body past the upload limit `{"detail", "code": "request_too_large", "limit"}`.
+        RDEC officers."""
         payload = PlanImportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:

@@ -31,7 +31,7 @@ REPORT_FIELDS = ("actual_percent", "budget_executed", "narrative", "lag_reason",
 
 
 class ImportRejected(ValidationError):
-    """An import refused row by row: `rows` is [{"row", "message"}, ...] for the API's 400 `{"errors": rows}`;
+    """An import refused row by row: `rows` is [{"row", "column", "message"}, ...] for the API's 400 `{"errors": rows}`;
     as a Django ValidationError its messages read 「第 n 列：...」 under "errors"."""
 
     def __init__(self, rows: list[dict]):
@@ -61,6 +61,23 @@ def _budget(text: str) -> int | None:
     return int(value)
 
 
+def _planned_column(values: list[str]) -> str:
+    """The month column (m1..m12) a bad planned curve goes wrong in, as `planned_progress_problem` reads it."""
+    numbers = []
+    for month, value in enumerate(values, start=1):
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            return f"m{month}"
+        if not number.is_finite() or not 0 <= number <= 100:
+            return f"m{month}"
+        numbers.append(number)
+    for month in range(1, 12):
+        if numbers[month] < numbers[month - 1]:
+            return f"m{month + 1}"
+    return "m1"
+
+
 def _validate_rows(rows: list[ImportRow], year: int) -> tuple[list[dict], dict[str, int]]:
     """Every problem of every row, with its row number (the import is all or nothing), and the pk of each
     agency code the rows name."""
@@ -71,25 +88,27 @@ def _validate_rows(rows: list[ImportRow], year: int) -> tuple[list[dict], dict[s
     )
     seen: dict[str, int] = {}
     for row in rows:
-        problems = []
+        problems = []  # (column, message): the column is the header the officer must correct
         if not row.code:
-            problems.append(_("缺少計畫編號"))
+            problems.append(("code", _("缺少計畫編號")))
         elif row.code in taken:
-            problems.append(_("計畫編號 %(code)s 已存在於本年度") % {"code": row.code})
+            problems.append(("code", _("計畫編號 %(code)s 已存在於本年度") % {"code": row.code}))
         elif row.code in seen:
-            problems.append(_("計畫編號 %(code)s 與第 %(row)d 列重複") % {"code": row.code, "row": seen[row.code]})
+            problems.append(
+                ("code", _("計畫編號 %(code)s 與第 %(row)d 列重複") % {"code": row.code, "row": seen[row.code]})
+            )
         else:
             seen[row.code] = row.number
         if row.agency_code not in agencies:
-            problems.append(_("未知的機關代碼 %(code)s") % {"code": row.agency_code or "（空白）"})
+            problems.append(("agency_code", _("未知的機關代碼 %(code)s") % {"code": row.agency_code or "（空白）"}))
         if not row.title:
-            problems.append(_("缺少計畫名稱"))
+            problems.append(("title", _("缺少計畫名稱")))
         if _budget(row.budget) is None:
-            problems.append(_("預算須為非負整數（新臺幣元）：%(v)s") % {"v": row.budget or "（空白）"})
+            problems.append(("budget", _("預算須為非負整數（新臺幣元）：%(v)s") % {"v": row.budget or "（空白）"}))
         problem = planned_progress_problem(row.planned)
         if problem:
-            problems.append(problem)
-        errors += [{"row": row.number, "message": message} for message in problems]
+            problems.append((_planned_column(row.planned), problem))
+        errors += [{"row": row.number, "column": column, "message": message} for column, message in problems]
     return errors, agencies
 
 

@@ -264,7 +264,7 @@ def test_every_bad_row_of_a_file_is_listed_and_nothing_is_saved(api_client, impo
     response = post_import(as_client(api_client, officer), csv_upload(sheet_rows(rows)))
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert all(set(e) == {"row", "message"} and e["message"] for e in errors)
+    assert all(set(e) == {"row", "column", "message"} and e["message"] for e in errors)
     assert sorted({e["row"] for e in errors}) == list(range(3, 3 + len(BAD_ROWS) + 1))
     duplicate = [e for e in errors if e["row"] == len(rows) + 1]
     assert "第 2 列" in duplicate[0]["message"]  # a code repeated within the file names the first row
