@@ -1,6 +1,12 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import TransitionLog, WorkerHeartbeat
+
+# The admin names the product, not "Django" (its header, its pages' <title> and its front page).
+admin.site.site_header = _("研考會工作流程系統 管理")
+admin.site.site_title = _("研考會工作流程系統 管理")
+admin.site.index_title = _("系統管理")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
