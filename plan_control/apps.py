@@ -26,6 +26,7 @@ class PlanControlConfig(AppConfig):
         api.register("plan_control.appraisal.api")
         api.register("plan_control.budget.api")
         ui.register(menu="plan_control.urls.PlanControlApplication", prefix="plan-control/", urls="plan_control.urls")
+        ui.register(menu="plan_control.urls.AppraisalApplication")
         ui.register(menu="plan_control.urls.BudgetApplication")
         # Celery's autodiscovery imports `plan_control.tasks` only; the processes keep their tasks in their packages.
         from .appraisal import tasks as _appraisal_tasks  # noqa: F401

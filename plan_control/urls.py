@@ -7,16 +7,28 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from viewflow.urls import Application
 
+from .appraisal.views import AppraisalHomeView
+
 app_name = "plan_control"
 
 
 class PlanControlApplication(Application):
-    """列管計畫 in the back-office menu; the pages are this URLconf's, mounted at /plan-control/."""
+    """列管計畫 in the back-office menu; the pages are this URLconf's, mounted at /plan-control/, and each shows the
+    tabs to the others (`templatetags/plan_control_tabs.py`): board, reports, appraisal, summaries, import."""
 
     title = _("列管計畫")
     icon = "insights"
     app_name = "control"
     index_path = path("", RedirectView.as_view(pattern_name="plan_control:board"), name="index")
+
+
+class AppraisalApplication(Application):
+    """年終考核 in the back-office menu: RDEC staff land on the rounds, an agency on its plans' appraisals."""
+
+    title = _("年終考核")
+    icon = "grading"
+    app_name = "appraisal"
+    index_path = path("", AppraisalHomeView.as_view(), name="index")
 
 
 class BudgetApplication(Application):

@@ -19,6 +19,23 @@ def appraisal_list(*, viewer) -> QuerySet[Appraisal]:
     return Appraisal.objects.filter(visible_to(viewer)).select_related("plan", "agency").order_by("plan__code")
 
 
+def round_list() -> QuerySet[AppraisalRound]:
+    """Every year's round, latest first, with its plans counted and the reviewed ones among them: one query."""
+    return AppraisalRound.objects.annotate(
+        plan_count=Count("appraisals"),
+        reviewed_count=Count("appraisals", filter=Q(appraisals__review_score__isnull=False)),
+    ).order_by("-year")
+
+
+def round_pending_counts(round_: AppraisalRound) -> dict:
+    """What finalising `round_` settles: its plans, those reviewed, and the agencies concerned. One query."""
+    return round_.appraisals.aggregate(
+        plans=Count("pk"),
+        reviewed=Count("pk", filter=Q(review_score__isnull=False)),
+        agencies=Count("agency", distinct=True),
+    )
+
+
 def rollup_progress(round_: AppraisalRound) -> dict:
     """Plans computed in the current rollup run, of those to compute. One query."""
     done = 0

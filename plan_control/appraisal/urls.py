@@ -9,6 +9,8 @@ urlpatterns = [
     path("summaries/export/", views.AgencySummaryExportView.as_view(), name="agency-summaries-export"),
     path("appraisals/", views.AppraisalListView.as_view(), name="appraisals"),
     path("appraisals/<int:pk>/", views.AppraisalDetailView.as_view(), name="appraisal"),
+    path("appraisal/", views.AppraisalRoundListView.as_view(), name="appraisal-rounds"),
+    path("appraisal/new/", views.AppraisalRoundCreateView.as_view(), name="appraisal-round-new"),
     path("appraisal/<int:pk>/", views.AppraisalRoundView.as_view(), name="appraisal-round"),
     path(
         "appraisal/<int:pk>/actions/<slug:name>/",

@@ -35,7 +35,7 @@ from ..monitoring.selectors import default_month
 from . import selectors, services
 from .errors import Code
 from .exports import GRADES, summary_export_file
-from .forms import ReviewForm, SelfAssessmentForm
+from .forms import ReviewForm, RoundForm, SelfAssessmentForm
 
 
 def _year(request) -> int:
@@ -99,6 +99,25 @@ class AgencySummaryExportView(LoginRequiredMixin, View):
         return export.as_response()
 
 
+def _open_review_question(round_: AppraisalRound) -> str:
+    counts = selectors.round_pending_counts(round_)
+    waiting = round_.appraisals.exclude(status=Appraisal.Status.SELF_ASSESSED).count()
+    return _(
+        "機關自評將結束：%(agencies)d 個機關的 %(plans)d 項計畫進入研考會複核，其中 %(waiting)d 項尚未自評；"
+        "此後機關不能再送出或修改自評，此操作無法復原。"
+    ) % {"agencies": counts["agencies"], "plans": counts["plans"], "waiting": waiting}
+
+
+def _finalise_question(round_: AppraisalRound) -> str:
+    counts = selectors.round_pending_counts(round_)
+    if counts["reviewed"] < counts["plans"]:
+        return ""  # the service refuses it with the count of plans still to review: nothing to confirm
+    return _(
+        "將依複核分數與等第標準評定 %(plans)d 項計畫（%(agencies)d 個機關）的等第，結果列入各機關年度概況供機關查閱；"
+        "確定後分數與等第不能再修改，此操作無法復原。"
+    ) % {"plans": counts["plans"], "agencies": counts["agencies"]}
+
+
 # The round page's buttons (the slugs are the API's action paths); which show is the transitions' business.
 ROUND_ACTIONS = ActionTable(
     Action(
@@ -114,13 +133,15 @@ ROUND_ACTIONS = ActionTable(
         gettext_lazy("已結束機關自評，開始研考會複核。"),
         lambda pk, user, data: services.appraisal_open_review(round_id=pk, actor=user),
         transition="open_review",
+        confirm=_open_review_question,
     ),
     Action(
         "finalize",
-        gettext_lazy("確定考核結果"),
+        gettext_lazy("考核定案"),
         gettext_lazy("考核結果已確定。"),
         lambda pk, user, data: services.appraisal_round_finalise(round_id=pk, actor=user),
         transition="finalise",
+        confirm=_finalise_question,
     ),
 )
 
@@ -147,6 +168,65 @@ class AppraisalRoundView(LoginRequiredMixin, View):
             "bands": [{**band, "label": labels.get(band["grade"], band["grade"])} for band in round_.grade_bands],
         }
         return render(request, self.template_name, context)
+
+
+class AppraisalHomeView(LoginRequiredMixin, View):
+    """The 年終考核 menu entry: RDEC staff to the rounds, an agency to its plans' appraisals."""
+
+    def get(self, request):
+        name = "plan_control:appraisal-rounds" if is_rdec_staff(request.user) else "plan_control:appraisals"
+        return HttpResponseRedirect(reverse(name))
+
+
+class AppraisalRoundListView(LoginRequiredMixin, View):
+    """Every year's appraisal round for RDEC staff, latest first, with its plans counted; RDEC officers create one
+    here. One query for the list, whatever the number of rounds."""
+
+    template_name = "plan_control/appraisal_rounds.html"
+
+    def get(self, request):
+        if not is_rdec_staff(request.user):
+            raise DjangoPermissionDenied(_("只有研考會同仁可以檢視年終考核作業。"))
+        return render(
+            request,
+            self.template_name,
+            {"rounds": list(selectors.round_list()), "can_create": request.user.has_perm("plan_control.run_control")},
+        )
+
+
+class AppraisalRoundCreateView(LoginRequiredMixin, View):
+    """A new year's appraisal round (RDEC officers): weights, grade bands and ROC deadlines; what was typed is kept
+    with the messages beside the boxes when something is refused."""
+
+    template_name = "plan_control/appraisal_round_form.html"
+
+    def _require(self, user) -> None:
+        if not user.has_perm("plan_control.run_control"):
+            raise DjangoPermissionDenied(_("只有研考會承辦人可以建立年終考核。"))
+
+    def _render(self, form: RoundForm):
+        return render(self.request, self.template_name, {"form": form})
+
+    def get(self, request):
+        self._require(request.user)
+        latest = AppraisalRound.objects.values_list("year", flat=True).order_by("-year").first()
+        return self._render(RoundForm(initial={"year": (latest + 1) if latest else default_month()[0]}))
+
+    def post(self, request):
+        self._require(request.user)
+        form = RoundForm(request.POST)
+        if not form.is_valid():
+            return self._render(form)
+        outcome = run_service(
+            request,
+            lambda: services.appraisal_round_create(actor=request.user, **form.service_kwargs()),
+            "",
+            form=form,
+        )
+        if not outcome:
+            return self._render(form)
+        messages.success(request, _("已建立%(year)d年度年終考核。") % {"year": outcome.result.year})
+        return HttpResponseRedirect(reverse("plan_control:appraisal-round", args=[outcome.result.pk]))
 
 
 class AppraisalRoundActionView(TransitionPostView):

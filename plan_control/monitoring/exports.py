@@ -11,13 +11,15 @@ from decimal import Decimal
 
 import tablib
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.roles import require_rdec_staff
 from workflow_site.spreadsheets import DEFAULT_FORMAT, ExportFile, spreadsheet_bytes, spreadsheet_file
 
 from . import selectors
+from .imports import COLUMNS
 
-__all__ = ["analysis_books", "analysis_export", "analysis_export_file"]
+__all__ = ["analysis_books", "analysis_export", "analysis_export_file", "import_template_file"]
 
 
 def _percent(part: int, whole: int) -> Decimal:
@@ -104,4 +106,57 @@ def analysis_export_file(*, viewer, year: int, month: int, fmt: str | None) -> E
         filename=_("%(year)d年%(month)d月列管計畫分析") % {"year": year, "month": month},
         ascii_filename=f"plan-analysis-{year}-{month:02d}",
         decimal_format="0.0#",
+    )
+
+
+# The import's columns (imports.COLUMNS) as the officer reads them, for the template's notes and the error table.
+IMPORT_COLUMN_LABELS = {
+    "code": _lazy("計畫編號"),
+    "agency_code": _lazy("主辦機關代碼"),
+    "title": _lazy("計畫名稱"),
+    "budget": _lazy("計畫預算（新臺幣元）"),
+}
+EXAMPLE_CURVE = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100]
+
+
+def import_column_meaning(column: str) -> str:
+    """What an import column holds, in words ("" for a column the import does not read)."""
+    if column in IMPORT_COLUMN_LABELS:
+        return str(IMPORT_COLUMN_LABELS[column])
+    if column.startswith("m") and column[1:].isdecimal() and 1 <= int(column[1:]) <= 12:
+        return _("%(m)d月底預定累計進度（%%）") % {"m": int(column[1:])}
+    return ""
+
+
+def import_column_label(column: str) -> str:
+    """ "budget（計畫預算（新臺幣元））": the header as typed in the sheet, and what it holds."""
+    meaning = import_column_meaning(column)
+    return f"{column}（{meaning}）" if meaning else column
+
+
+def import_template_books(*, year: int, agency_code: str) -> list[tablib.Dataset]:
+    """The plans sheet to fill in (the headers the import reads, one example row) and a sheet of notes. The import
+    reads the first sheet only, so the notes never count as data."""
+    plans = tablib.Dataset(title=_("列管計畫"))
+    plans.headers = list(COLUMNS)
+    example_title = _("鳳山溪整治工程（範例，請改為實際計畫）")
+    plans.append([f"{year}-{agency_code}-01", agency_code, example_title, 120_000_000, *EXAMPLE_CURVE])
+    notes = tablib.Dataset(title=_("填寫說明"))
+    notes.headers = [_("欄位"), _("內容"), _("範例")]
+    examples = {"code": f"{year}-{agency_code}-01", "agency_code": agency_code, "title": _("鳳山溪整治工程"),
+                "budget": "120000000", **{f"m{m}": str(v) for m, v in enumerate(EXAMPLE_CURVE, start=1)}}  # fmt: skip
+    for column in COLUMNS:
+        notes.append([column, import_column_meaning(column), examples[column]])
+    notes.append(["", _("第一列為欄位名稱，請勿修改；每列一項計畫。預定進度為 0 至 100 的累計百分比，逐月不減。"), ""])
+    notes.append(["", _("預算為整數（新臺幣元），可含千分位逗號；計畫編號在同一年度不可重複。"), ""])
+    notes.append(["", _("任一列有誤時整份檔案都不會匯入，頁面會列出每一列的錯誤。"), ""])
+    return [plans, notes]
+
+
+def import_template_file(*, year: int, agency_code: str, fmt: str | None) -> ExportFile:
+    return spreadsheet_file(
+        import_template_books(year=year, agency_code=agency_code),
+        fmt=fmt,
+        filename=_("列管計畫匯入範本"),
+        ascii_filename="controlled-plans-template",
     )

@@ -63,3 +63,18 @@ class ReportForm(forms.ModelForm):
 
 class ReturnForm(forms.Form):
     reason = forms.CharField(label=_("退回理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class PlanImportForm(forms.Form):
+    """The year's plans sheet; the import's refusals (bad rows, an unreadable file) are the service's."""
+
+    year = forms.IntegerField(
+        label=_("年度（民國）"), min_value=1, max_value=999, widget=forms.NumberInput(attrs={"size": 4})
+    )
+    file = forms.FileField(
+        label=_("計畫清單檔案"),
+        help_text=_("ODS、XLSX 或 CSV（UTF-8 或 Big5），第一列為欄位名稱，格式請參考範本。"),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".ods,.xlsx,.csv,application/vnd.oasis.opendocument.spreadsheet,text/csv"}
+        ),
+    )

@@ -35,7 +35,7 @@ from workflow_site.views import run_service
 from ..models import ControlledPlan, ProgressReport
 from . import exports, selectors, services
 from .errors import Code
-from .forms import BoardFilterForm, ReportFilterForm, ReportForm, ReturnForm
+from .forms import BoardFilterForm, PlanImportForm, ReportFilterForm, ReportForm, ReturnForm
 
 
 def _year_month(request) -> tuple[int, int]:
@@ -340,3 +340,75 @@ class ReportTransitionView(TransitionPostView):
 
     def get_object(self, request, pk: int) -> ProgressReport:
         return get_object_or_404(selectors.report_list(viewer=request.user), pk=pk)
+
+
+# ---------------------------------------------------------------- importing the year's plans
+
+
+def _require_runs_control(user) -> None:
+    if not user.has_perm("plan_control.run_control"):
+        raise DjangoPermissionDenied(_("只有研考會承辦人可以匯入列管計畫。"))
+
+
+class PlansImportView(LoginRequiredMixin, View):
+    """Import a year's controlled plans from ODS / XLSX / CSV (RDEC officers), all or nothing: a refused file comes
+    back with every bad row in a table (row, column, message) and the year typed kept."""
+
+    template_name = "plan_control/plans_import.html"
+
+    def _render(self, form: PlanImportForm, *, row_errors: list[dict] | None = None, status: int = 200):
+        context = {
+            "form": form,
+            "row_errors": [
+                {**row, "column_label": exports.import_column_label(row.get("column", ""))} for row in row_errors or []
+            ],
+            "template_year": (form.data.get("year") if form.is_bound else None) or form.initial.get("year"),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request):
+        _require_runs_control(request.user)
+        return self._render(PlanImportForm(initial={"year": selectors.default_month()[0]}))
+
+    def post(self, request):
+        _require_runs_control(request.user)
+        form = PlanImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self._render(form, status=400)
+        year = form.cleaned_data["year"]
+        outcome = run_service(
+            request,
+            lambda: services.plans_import(actor=request.user, year=year, upload=form.cleaned_data["file"]),
+            "",
+            form=form,
+        )
+        if not outcome:
+            rows = outcome.error.rows if isinstance(outcome.error, services.ImportRejected) else []
+            if rows:  # shown as the table, not repeated as the form's own list
+                form.errors.pop("__all__", None)
+            return self._render(form, row_errors=rows, status=outcome.status)
+        messages.success(
+            request,
+            _("已匯入 %(n)d 項%(year)d年度列管計畫；開始執行後才會列入每月填報。")
+            % {"n": outcome.result, "year": year},
+        )
+        return HttpResponseRedirect(f"{reverse('plan_control:plans-import')}?{urlencode({'year': year})}")
+
+
+class PlansImportTemplateView(LoginRequiredMixin, View):
+    """The import template as ODS (default) or XLSX: the headers the import reads and one example row."""
+
+    def get(self, request):
+        _require_runs_control(request.user)
+        try:
+            year = int(request.GET.get("year") or selectors.default_month()[0])
+        except ValueError:
+            year = 0
+        if not 1 <= year <= 999:
+            return HttpResponseBadRequest(_("請輸入有效的年度。"))
+        agency = agency_list().exclude(code="").order_by("code").values_list("code", flat=True).first() or "PWB"
+        try:
+            export = exports.import_template_file(year=year, agency_code=agency, fmt=request.GET.get("format"))
+        except ValidationFailed as exc:
+            return HttpResponseBadRequest(str(exc.message))
+        return export.as_response()

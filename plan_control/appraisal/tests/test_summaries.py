@@ -355,7 +355,14 @@ def test_round_page_progress_actions_and_distribution(client, world, django_capt
     html = client.get(url).content.decode()
     assert 'data-status="review"' in html and 'data-action="finalize"' in html and 'data-action="rollup"' not in html
 
-    response = client.post(reverse("plan_control:appraisal-round-action", args=[world.round.pk, "finalize"]))
+    # Finalising asks first, saying how many plans and agencies it settles and that it cannot be undone.
+    action = reverse("plan_control:appraisal-round-action", args=[world.round.pk, "finalize"])
+    question = client.post(action)
+    assert question.status_code == 200
+    text = question.content.decode()
+    assert "確定考核定案" in text and "無法復原" in text and "3 項計畫（2 個機關）" in text
+    assert AppraisalRound.objects.get(pk=world.round.pk).status == AppraisalRound.Status.REVIEW
+    response = client.post(action, {"confirmed": "1"})
     assert response.status_code == 302
     html = client.get(url).content.decode()
     assert 'data-status="finalised"' in html
