@@ -76,6 +76,7 @@ class ScorePageView(LoginRequiredMixin, TemplateView):
         context["score_messages"] = {
             "saved": _("已暫存"),
             "saving": _("暫存中…"),
+            "draft": _("暫存中"),
             "failed": _("暫存失敗："),
             "partlySaved": _("其他欄位已暫存，下列分數未暫存："),
             "invalid": _("（超出範圍的分數未計入）"),

@@ -109,8 +109,10 @@ def test_one_out_of_range_score_loses_neither_the_valid_scores_nor_the_comment(p
     status = item.locator("[data-save-status]")
     total = item.locator("output[data-total]")
 
+    expect(item.locator("[data-state]")).to_have_text("未評分")
     item.get_by_label("創新性").fill("8")
     expect(status).to_have_text("已暫存")
+    expect(item.locator("[data-state]")).to_have_text("暫存中")  # the sheet is a draft now
     success = colour(status)
     item.get_by_label("效益").fill("10")
     item.get_by_label("可行性").fill("35")  # the maximum is 30

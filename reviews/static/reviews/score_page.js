@@ -120,7 +120,10 @@
         var refused = showErrors(section, sheet.errors || {});
         if (refused) setStatus(status, text.partlySaved + refused, "error");
         else setStatus(status, text.saved, "success");
-        if (sheet.status) section.dataset.status = sheet.status;
+        if (sheet.status === "draft" && section.dataset.status !== "draft") {
+          section.dataset.status = "draft";
+          section.querySelector("[data-state]").textContent = text.draft;
+        }
       }, function (errors) {
         setStatus(status, text.failed + showErrors(section, errors), "error");
       });
