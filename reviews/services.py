@@ -177,11 +177,14 @@ def _replace_bands(panel: Panel, bands: list[dict]) -> None:
 def panel_member_add(
     *, panel_id: int, actor, user_id: int, kind: str, is_chair: bool = False, reserve: bool = False
 ) -> PanelMember:
-    """Add a member while the panel is forming (a reserve member may join later, for reassigned items)."""
+    """Add a member while the panel is forming (a reserve member may join later, for reassigned items, until the
+    results are final)."""
     require(actor, "reviews.run_panel")
     if is_chair and reserve:
         raise ValidationError({"is_chair": [_("備位委員不能擔任召集人。")]})
     panel = Panel.objects.select_for_update().get(pk=panel_id)
+    if panel.status == Panel.Status.FINALISED:
+        raise TransitionNotAllowed(_("結果已確定，不能再加入委員。"))
     if panel.status != Panel.Status.FORMING and not reserve:
         raise TransitionNotAllowed(_("評分已開始，只能再加入備位委員。"))
     if PanelMember.objects.filter(panel=panel, user_id=user_id).exists():

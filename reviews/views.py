@@ -173,7 +173,7 @@ class PanelSetupView(LoginRequiredMixin, View):
 
     def _render(self, request, panel: Panel, form: PanelMemberAddForm | None = None):
         manages = _manages_panels(request.user)
-        can_add = manages and panel.status in (Panel.Status.FORMING, Panel.Status.SCORING)
+        can_add = manages and panel.status != Panel.Status.FINALISED
         pool = selectors.reviewer_pool(panel=panel)
         members = list(panel.members.all())
         context = {

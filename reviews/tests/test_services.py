@@ -165,6 +165,13 @@ def test_removing_is_refused_once_scoring_started_and_for_anyone_but_rdec(scorin
     assert not logs(scoring_panel.panel, "member_remove").exists()
 
 
+def test_nobody_joins_a_finalised_panel(scoring_panel, officer):
+    Panel.objects.filter(pk=scoring_panel.panel.pk).update(status=Panel.Status.FINALISED)
+    with pytest.raises(TransitionNotAllowed) as exc:
+        f.member_add(scoring_panel.panel, reserve=True)
+    assert exc.value.message == "結果已確定，不能再加入委員。"
+
+
 def test_a_member_of_another_panel_is_not_found(officer):
     one = f.staffed_panel(external=1, internal=1, items=1, actor=officer)
     other = f.staffed_panel(external=1, internal=1, items=1, actor=officer)

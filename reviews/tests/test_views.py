@@ -345,3 +345,20 @@ def test_the_set_up_page_costs_the_same_queries_whatever_the_rows(client, make_u
         response = client.get(reverse("reviews:panel", args=[large.panel.pk]))
     assert len(response.context["recusals"]) == 33
     assert len(response.context["members"]) == 12
+
+
+@pytest.mark.django_db
+def test_a_finalised_panel_is_read_only_on_its_set_up_page(client, make_user):
+    from reviews.models import Panel
+
+    setup = build_panel(make_user)
+    Panel.objects.filter(pk=setup.panel.pk).update(status=Panel.Status.FINALISED)
+    client.force_login(setup.officer)
+    response = client.get(reverse("reviews:panel", args=[setup.panel.pk]))
+    assert response.context["form"] is None
+    html = _html(response)
+    assert "設為召集人" not in html and "移除" not in html and "加入委員" not in html
+    late = make_user("reviewer")
+    response = client.post(reverse("reviews:panel", args=[setup.panel.pk]), {"user": late.pk, "kind": "external"})
+    assert "結果已確定，不能再加入委員。" in _html(response)
+    assert not setup.panel.members.filter(user=late).exists()
