@@ -73,7 +73,9 @@ def test_a_request_from_the_clerks_draft_to_next_years_controlled_plan(page, liv
 
     # The officer starts the review, schedules a meeting, records its recommendation and minutes.
     sign_in_to(page, live_server, cycle_path, "rdec.officer")
-    click_and_see(page, "截止收件，開始初審", "已開始初審；未送達研考會的申請已退出本年度。")
+    page.get_by_role("button", name="截止收件，開始初審", exact=True).click()
+    expect(page.locator("[data-confirm-question]")).to_contain_text("已送達研考會的 1 件申請進入初審")
+    click_and_see(page, "確定截止收件，開始初審", "已開始初審；未送達研考會的申請已退出本年度。")
     page.get_by_role("navigation", name="先期作業").get_by_role("link", name="初審會議").click()
     page.get_by_role("link", name="排定初審會議").click()
     page.get_by_label("會議日期").fill((today + datetime.timedelta(days=45)).isoformat())
@@ -88,7 +90,8 @@ def test_a_request_from_the_clerks_draft_to_next_years_controlled_plan(page, liv
     page.get_by_label("會議紀錄（必填）").fill("本案照初審建議通過。")
     click_and_see(page, "記錄會議紀錄", "已記錄會議紀錄。")
     page.goto(f"{live_server.url}{cycle_path}")
-    click_and_see(page, "開始綜合平衡", "已開始綜合平衡。")
+    page.get_by_role("button", name="開始綜合平衡", exact=True).click()
+    click_and_see(page, "確定開始綜合平衡", "已開始綜合平衡。")
 
     # The supervisor balances: above the agency's ceiling a reason is needed, then the cycle is approved.
     sign_in_to(page, live_server, f"/plan-control/budget/cycles/{cycle.pk}/board/", "rdec.chief")
@@ -104,7 +107,9 @@ def test_a_request_from_the_clerks_draft_to_next_years_controlled_plan(page, liv
     page.goto(f"{live_server.url}/plan-control/budget/cycles/{cycle.pk}/board/")
     expect(page.locator("[data-agency-over]")).to_contain_text("超過機關額度：公務預算")
     page.goto(f"{live_server.url}{cycle_path}")
-    click_and_see(page, "核定本年度", "已核定本年度；核定的計畫已列入下年度列管計畫。")
+    page.get_by_role("button", name="核定本年度", exact=True).click()
+    expect(page.locator("[data-confirm-question]")).to_contain_text("核定總額新臺幣 5,000萬元")
+    click_and_see(page, "確定核定本年度", "已核定本年度；核定的計畫已列入下年度列管計畫。")
 
     # Next year's controlled plan exists, with the approved budget, and the agency sees it.
     controlled = ControlledPlan.objects.get(year=fiscal_year)

@@ -14,7 +14,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.shortcuts import render as django_render
@@ -25,13 +25,15 @@ from django.views import View
 from django.views.generic import ListView
 
 from accounts.roles import Role, is_rdec_staff, user_roles
-from workflow_site.actions import Action, ActionTable, TransitionPostView
+from workflow_site.actions import Action, ActionTable
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.errors import ValidationFailed
+from workflow_site.money import format_money
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
 from workflow_site.views import run_service
 
+from ..actions import AskingTransitionPostView
 from ..models import BudgetCycle, BudgetDocument, BudgetRequest, MeetingDecision, ReviewMeeting, SiteVisitPhoto
 from ..models.budget import CEILING_SOURCES, SOURCES, Source
 from . import exports, selectors, services
@@ -93,6 +95,47 @@ def _is_clerk(user) -> bool:
 
 # ---------------------------------------------------------------- cycles
 
+
+def _start_review_question(cycle: BudgetCycle) -> str:
+    """Receiving ends: what reached RDEC goes to review, what is still at an agency lapses. One query."""
+    counts = cycle.requests.aggregate(
+        sent=Count("pk", filter=Q(status=S.SUBMITTED)),
+        lapsing=Count("pk", filter=Q(status__in=[S.DRAFT, S.PENDING_APPROVAL, S.RETURNED])),
+        agencies=Count("agency", filter=Q(status__in=[S.DRAFT, S.PENDING_APPROVAL, S.RETURNED]), distinct=True),
+    )
+    return (
+        _(
+            "收件即將截止：已送達研考會的 %(sent)d 件申請進入初審；尚未送達的 %(lapsing)d 件"
+            "（%(agencies)d 個機關的草稿、待機關主管核定或退回修正中的申請）將退出本年度，機關不能再送出。"
+            "此操作無法復原。"
+        )
+        % counts
+    )
+
+
+def _start_balancing_question(cycle: BudgetCycle) -> str:
+    recommended = cycle.requests.filter(status=S.RECOMMENDED).count()
+    return _(
+        "初審即將結束：%(n)d 件已提初審意見的申請進入綜合平衡，此後不能再排定初審會議或修改初審建議。此操作無法復原。"
+    ) % {"n": recommended}
+
+
+def _approve_question(cycle: BudgetCycle) -> str:
+    """What approving registers: the granted requests, their approved total, the agencies. One query."""
+    granted = Q(status__in=selectors.GRANTED)
+    counts = cycle.requests.aggregate(
+        granted=Count("pk", filter=granted),
+        rejected=Count("pk", filter=Q(status=S.REJECTED)),
+        agencies=Count("agency", filter=granted, distinct=True),
+        **{source: Sum(f"approved_{source}", filter=granted) for source in SOURCES},
+    )
+    total = sum(counts[source] or 0 for source in SOURCES)
+    return _(
+        "將核定本年度：%(granted)d 件核定（含核減）的申請列為 %(year)d 年度列管計畫（%(agencies)d 個機關，核定總額"
+        "新臺幣 %(total)s），%(rejected)d 件不予核列；核定後不能再變更核定金額。此操作無法復原。"
+    ) % {**counts, "year": cycle.fiscal_year, "total": format_money(total)}
+
+
 CYCLE_ACTIONS = ActionTable(
     Action(
         "open",
@@ -106,6 +149,7 @@ CYCLE_ACTIONS = ActionTable(
         gettext_lazy("已開始初審；未送達研考會的申請已退出本年度。"),
         lambda pk, user, data: services.cycle_start_review(actor=user, cycle_id=pk),
         transition="start_review",
+        confirm=_start_review_question,
     ),
     Action(
         "start-balancing",
@@ -113,12 +157,14 @@ CYCLE_ACTIONS = ActionTable(
         gettext_lazy("已開始綜合平衡。"),
         lambda pk, user, data: services.cycle_start_balancing(actor=user, cycle_id=pk),
         transition="start_balancing",
+        confirm=lambda cycle: _start_balancing_question(cycle) if not _in_review(cycle) else "",
     ),
     Action(
         "approve",
         gettext_lazy("核定本年度"),
         gettext_lazy("已核定本年度；核定的計畫已列入下年度列管計畫。"),
         lambda pk, user, data: services.cycle_approve(actor=user, cycle_id=pk),
+        confirm=lambda cycle: _approve_question(cycle) if not _undecided(cycle) else "",
     ),
     Action(
         "close",
@@ -126,8 +172,18 @@ CYCLE_ACTIONS = ActionTable(
         gettext_lazy("本年度先期作業已結案。"),
         lambda pk, user, data: services.cycle_close(actor=user, cycle_id=pk),
         style="mdc-button--outlined",
+        confirm=gettext_lazy("本年度先期作業結案後不能再重新開啟，申請、會議與訪查紀錄僅供查閱。此操作無法復原。"),
     ),
 )
+
+
+def _in_review(cycle: BudgetCycle) -> bool:
+    """A request still without its recommendation: the service refuses to balance, so there is nothing to ask."""
+    return cycle.requests.filter(status=S.IN_REVIEW).exists()
+
+
+def _undecided(cycle: BudgetCycle) -> bool:
+    return cycle.requests.exclude(status__in=selectors.FINAL).exists()
 
 
 class CycleListView(LoginRequiredMixin, View):
@@ -250,7 +306,7 @@ class CycleDetailView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("plan_control:budget-cycle", args=[cycle.pk]))
 
 
-class CycleTransitionView(TransitionPostView):
+class CycleTransitionView(AskingTransitionPostView):
     actions = CYCLE_ACTIONS
     redirect_url_name = "plan_control:budget-cycle"
 
@@ -417,6 +473,13 @@ REQUEST_ACTIONS = ActionTable(
         lambda pk, user, data: services.request_withdraw(actor=user, request_id=pk, reason=data.get("reason", "")),
         reason="optional",
         style="mdc-button--outlined",
+        confirm=lambda request: (
+            _(
+                "撤回後「%(title)s」將退出%(year)d年度先期作業，不能再修改或送出；若仍需要，須重新填寫一件申請。"
+                "此操作無法復原。"
+            )
+            % {"title": request.title, "year": request.cycle.fiscal_year}
+        ),
     ),
 )
 DECISION_TRANSITIONS = {"approve", "cut", "reject"}
@@ -494,7 +557,7 @@ class RequestDetailView(LoginRequiredMixin, View):
         return render_request(request, _visible_request(request.user, pk))
 
 
-class RequestTransitionView(TransitionPostView):
+class RequestTransitionView(AskingTransitionPostView):
     actions = REQUEST_ACTIONS
     redirect_url_name = "plan_control:budget-request"
 

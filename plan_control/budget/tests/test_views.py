@@ -198,7 +198,12 @@ def test_the_cycle_page_counts_states_shows_the_stage_buttons_and_sets_an_agency
     ceiling = BudgetCeiling.objects.get(cycle=cycle, agency=world.pwb)
     assert (ceiling.public, ceiling.fund) == (300_000_000, None)
 
-    response = client.post(url("budget-cycle-action", cycle.pk, "start-review"))
+    # Closing the intake asks first, counting what reaches review and what lapses (the clerk's draft).
+    question = page_text(client.post(url("budget-cycle-action", cycle.pk, "start-review")))
+    assert "確定截止收件，開始初審" in question and "已送達研考會的 1 件申請進入初審" in question
+    assert "尚未送達的 1 件（1 個機關" in question and "無法復原" in question
+    assert reload_cycle(cycle).status == BudgetCycle.Status.COLLECTING
+    response = client.post(url("budget-cycle-action", cycle.pk, "start-review"), {"confirmed": "1"})
     assert response.url == url("budget-cycle", cycle.pk)
     assert reload_cycle(cycle).status == BudgetCycle.Status.REVIEWING
 
@@ -669,7 +674,11 @@ def test_approving_the_cycle_registers_next_years_controlled_plans(client, world
     client.post(url("budget-cycle-action", cycle.pk, "approve"))
     assert reload_cycle(cycle).status == BudgetCycle.Status.BALANCING
     signed_in(client, world.supervisor)
-    client.post(url("budget-cycle-action", cycle.pk, "approve"))
+    question = page_text(client.post(url("budget-cycle-action", cycle.pk, "approve")))
+    assert "確定核定本年度" in question and "無法復原" in question
+    assert f"1 件核定（含核減）的申請列為 {FISCAL_YEAR} 年度列管計畫（1 個機關，核定總額新臺幣 6,000萬元）" in question
+    assert reload_cycle(cycle).status == BudgetCycle.Status.BALANCING
+    client.post(url("budget-cycle-action", cycle.pk, "approve"), {"confirmed": "1"})
     assert reload_cycle(cycle).status == BudgetCycle.Status.APPROVED
     plan = ControlledPlan.objects.get(year=FISCAL_YEAR)
     assert plan.budget == 60_000_000 and reload(request).controlled_plan == plan
@@ -734,3 +743,20 @@ def test_no_page_answers_a_500_to_nonsense(client, world, cycle, who):
         for data in GARBAGE:
             assert client.get(path, {k: v for k, v in data.items() if isinstance(v, str)}).status_code < 500, path
             assert client.post(path, data).status_code < 500, path
+
+
+def test_withdrawing_a_request_asks_first_and_keeps_the_reason(client, world, cycle):
+    mine = draft(world.clerk, cycle, title="本局計畫")
+    signed_in(client, world.clerk)
+    action = url("budget-request-action", mine.pk, "withdraw")
+    question = page_text(client.post(action, {"reason": "改以明年度辦理"}))
+    assert "確定撤回申請" in question and "「本局計畫」將退出" in question and "無法復原" in question
+    assert ">改以明年度辦理</textarea>" in question
+    assert reload(mine).status == S.DRAFT
+    client.post(action, {"reason": "改以明年度辦理", "confirmed": "1"})
+    assert reload(mine).status == S.WITHDRAWN
+    # RDEC does not see an agency's draft: a 404, no question.
+    other = draft(world.clerk, cycle, title="另一計畫")
+    signed_in(client, world.officer)
+    assert client.post(url("budget-request-action", other.pk, "withdraw")).status_code == 404
+    assert reload(other).status == S.DRAFT
