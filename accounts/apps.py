@@ -9,10 +9,11 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from workflow_site import api, delegation, demo, ui
 
-        from .demo import seed
+        from .demo import demo_logins, seed
         from .selectors import acting_principals, delegations_received
 
         demo.register("accounts", seed)
+        demo.register_logins(demo_logins)
         api.register("accounts.api")
         ui.register(menu="accounts.views.DirectoryApplication")
         # The ground floor's permission checks ask through this who a user stands in for.

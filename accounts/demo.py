@@ -7,6 +7,8 @@ from .models import Agency, User
 from .roles import Role
 
 DEMO_PASSWORD = "Rdec-demo-2026"
+# Every demo seeder gives its users an address here (`<username>@demo.rdec.example`): that is how they are listed.
+DEMO_EMAIL_DOMAIN = "@demo.rdec.example"
 
 AGENCIES = [
     # code, name, name_en, kind, parent code
@@ -62,7 +64,7 @@ def seed_accounts() -> list[tuple[str, str, str]]:
                 actor=None,
                 username=username,
                 password=DEMO_PASSWORD,
-                email=f"{username.replace('.', '_')}@demo.rdec.example",
+                email=f"{username.replace('.', '_')}{DEMO_EMAIL_DOMAIN}",
                 display_name=display,
                 agency=by_code.get(agency_code),
                 roles=list(roles),
@@ -75,7 +77,28 @@ def seed_accounts() -> list[tuple[str, str, str]]:
 
 
 def seed() -> list[str]:
-    """Seeder for `seed_demo`: the accounts, and the logins to print."""
-    lines = [f"示範帳號（密碼皆為 {DEMO_PASSWORD}）/ demo logins (password {DEMO_PASSWORD}):"]
-    lines += [f"  {username:<16} {display}  [{roles}]" for username, display, roles in seed_accounts()]
+    """Seeder for `seed_demo`: the agencies and the first users (the logins are printed by `demo_logins`)."""
+    seed_accounts()
+    return []
+
+
+ROLE_ORDER = [Role.ADMIN, Role.RDEC_OFFICER, Role.RDEC_SUPERVISOR, Role.AGENCY_CLERK, Role.AGENCY_HEAD, Role.REVIEWER]
+
+
+def demo_logins() -> list[str]:
+    """Every demo user the seeders made (theirs is the demo e-mail domain): username, password and roles, RDEC
+    first, then the agencies', the reviewers and the applicants, so any role can be tried."""
+    users = User.objects.filter(email__endswith=DEMO_EMAIL_DOMAIN, is_active=True).prefetch_related("groups")
+    rows = []
+    for user in users:
+        codes = {g.name for g in user.groups.all()} & set(Role.values)
+        if user.is_superuser:
+            codes.add(Role.ADMIN)
+        first = min((ROLE_ORDER.index(c) if c in ROLE_ORDER else len(ROLE_ORDER) for c in codes), default=99)
+        labels = "、".join(str(Role(c).label) for c in sorted(codes, key=lambda c: list(Role.values).index(c)))
+        rows.append((first, user.username, labels, user.display_name))
+    lines = [f"示範帳號 {len(rows)} 個，密碼皆為 {DEMO_PASSWORD} / {len(rows)} demo logins, password {DEMO_PASSWORD}:"]
+    width = max((len(username) for _first, username, _labels, _name in rows), default=0) + 2
+    for _first, username, labels, name in sorted(rows):
+        lines.append(f"  {username:<{width}}{DEMO_PASSWORD}  [{labels}]  {name}")
     return lines

@@ -12,12 +12,13 @@ import random
 from django.db import transaction
 
 from accounts import services as account_services
-from accounts.demo import DEMO_PASSWORD
+from accounts.demo import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
 from accounts.models import Agency, User
 from accounts.roles import Role
 from reviews import services as review_services
 from reviews.models import ScoreSheet
 from reviews.selectors import panel_evaluation
+from workflow_site.demo import played_on
 from workflow_site.roc_calendar.calendar import add_working_days, today
 
 from . import services
@@ -89,7 +90,7 @@ def _user(username: str, display: str, agency: Agency | None, roles: list[str]) 
             actor=None,
             username=username,
             password=DEMO_PASSWORD,
-            email=f"{username.replace('.', '_')}@demo.rdec.example",
+            email=f"{username.replace('.', '_')}{DEMO_EMAIL_DOMAIN}",
             display_name=display,
             agency=agency,
             roles=roles,
@@ -127,7 +128,53 @@ def _reviewers() -> list[tuple[User, str]]:
 
 
 def _seed_2018(officer: User, chief: User, staff) -> list[str]:
+    """Played through on its 2018 days: what the services stamp (times, the log, the notices) is dated in 107."""
     rng = random.Random(107)
+    with played_on(datetime.date(2018, 3, 1)):
+        round_ = _open_2018(officer)
+    with played_on(datetime.date(2018, 4, 16)):
+        sent = _send_2018(round_, staff)
+    with played_on(datetime.date(2018, 6, 1)):
+        services.round_close_submissions(round_id=round_.pk, actor=officer)
+        for n, proposal in enumerate(sent):
+            if n in (7, 31, 58):
+                services.proposal_screen(
+                    proposal_id=proposal.pk, actor=officer, passed=False, reason="屬例行業務，非創新作法"
+                )
+            else:
+                services.proposal_screen(proposal_id=proposal.pk, actor=officer, passed=True, reason="符合提案格式")
+        services.round_start_scoring(round_id=round_.pk, actor=officer)
+    with played_on(datetime.date(2018, 7, 16), hour=14):
+        _score_2018(round_, rng)
+    with played_on(datetime.date(2018, 8, 1)):
+        services.round_close_scoring(round_id=round_.pk, actor=officer)
+        chair = round_.panel.members.get(is_chair=True).user
+        for tie in panel_evaluation(round_.panel).outcome.ties:
+            review_services.tie_resolve(
+                panel_id=round_.panel_id, actor=chair, item_ids=tie.item_ids, reason="委員會議決"
+            )
+    with played_on(datetime.date(2018, 8, 15), hour=15):
+        services.round_finalise(round_id=round_.pk, actor=chief)
+    with played_on(datetime.date(2018, 8, 20)):
+        services.round_publish(round_id=round_.pk, actor=officer)
+    winners = list(round_.proposals.filter(grade__in=["excellent", "a"]).order_by("rank")[:3])
+    with played_on(datetime.date(2018, 9, 3)):
+        _forward_2018(officer, winners)
+    with played_on(datetime.date(2018, 9, 27), hour=16):
+        # The first winner's agencies have both answered (the proposal closes); the others still owe an answer.
+        for adoption, response in zip(winners[0].adoptions.order_by("pk"), ["adopt", "partial"], strict=False):
+            clerk = User.objects.filter(agency_id=adoption.agency_id, groups__name=Role.AGENCY_CLERK).first()
+            services.adoption_respond(
+                adoption_id=adoption.pk, actor=clerk, response=response, reason="納入明年度計畫辦理"
+            )
+    counts = {g: round_.proposals.filter(grade=g).count() for g in ("excellent", "a", "b", "merit")}
+    return [
+        f"107年度市政創新提案：{len(sent)} 件送件，等第 優等 {counts['excellent']} / 甲等 {counts['a']} / "
+        f"乙等 {counts['b']} / 佳作 {counts['merit']}，已公布於 /results/"
+    ]
+
+
+def _open_2018(officer: User) -> ProposalRound:
     round_ = services.round_create(
         actor=officer,
         year=107,
@@ -142,6 +189,11 @@ def _seed_2018(officer: User, chief: User, staff) -> list[str]:
             round_id=round_.pk, actor=officer, user_id=reviewer.pk, kind=kind, chair=index == 0
         )
     services.round_open(round_id=round_.pk, actor=officer)
+    return round_
+
+
+def _send_2018(round_: ProposalRound, staff) -> list[Proposal]:
+    """69 proposals sent and signed off, two weeks before the deadline; a draft never sent and a withdrawal."""
     sent = []
     for n in range(69):
         agency, clerk, head = staff[n % len(staff)]
@@ -164,16 +216,10 @@ def _seed_2018(officer: User, chief: User, staff) -> list[str]:
     services.proposal_create(actor=clerk, round_id=round_.pk, title="市民卡整合服務（未送出）", summary="草稿")
     withdrawn = services.proposal_create(actor=clerk, round_id=round_.pk, title="行動支付停車（撤回）", summary="撤回")
     services.proposal_withdraw(proposal_id=withdrawn.pk, actor=clerk, reason="與他機關提案重複")
+    return sent
 
-    services.round_close_submissions(round_id=round_.pk, actor=officer)
-    for n, proposal in enumerate(sent):
-        if n in (7, 31, 58):
-            services.proposal_screen(
-                proposal_id=proposal.pk, actor=officer, passed=False, reason="屬例行業務，非創新作法"
-            )
-        else:
-            services.proposal_screen(proposal_id=proposal.pk, actor=officer, passed=True, reason="符合提案格式")
-    services.round_start_scoring(round_id=round_.pk, actor=officer)
+
+def _score_2018(round_: ProposalRound, rng: random.Random) -> None:
     quality = {item_id: rng.uniform(0.55, 0.95) for item_id in round_.panel.items.values_list("pk", flat=True)}
     sheets = ScoreSheet.objects.filter(panel=round_.panel).exclude(status="recused").select_related("member__user")
     for sheet in sheets:
@@ -183,27 +229,13 @@ def _seed_2018(officer: User, chief: User, staff) -> list[str]:
             for c in RUBRIC
         }
         review_services.sheet_submit(sheet_id=sheet.pk, actor=sheet.member.user, scores=scores)
-    services.round_close_scoring(round_id=round_.pk, actor=officer)
-    chair = round_.panel.members.get(is_chair=True).user
-    for tie in panel_evaluation(round_.panel).outcome.ties:
-        review_services.tie_resolve(panel_id=round_.panel_id, actor=chair, item_ids=tie.item_ids, reason="委員會議決")
-    services.round_finalise(round_id=round_.pk, actor=chief)
-    services.round_publish(round_id=round_.pk, actor=officer)
 
-    winners = list(round_.proposals.filter(grade__in=["excellent", "a"]).order_by("rank")[:3])
+
+def _forward_2018(officer: User, winners: list[Proposal]) -> None:
     agencies = {a.code: a for a in Agency.objects.all()}
     for proposal in winners:
         targets = [a.pk for code, a in agencies.items() if code in ("PWB", "TB") and a.pk != proposal.agency_id]
         services.proposal_forward(proposal_id=proposal.pk, actor=officer, agency_ids=targets)
-    # The first winner's agencies have both answered (the proposal closes); the others still owe an answer.
-    for adoption, response in zip(winners[0].adoptions.order_by("pk"), ["adopt", "partial"], strict=False):
-        clerk = User.objects.filter(agency_id=adoption.agency_id, groups__name=Role.AGENCY_CLERK).first()
-        services.adoption_respond(adoption_id=adoption.pk, actor=clerk, response=response, reason="納入明年度計畫辦理")
-    counts = {g: round_.proposals.filter(grade=g).count() for g in ("excellent", "a", "b", "merit")}
-    return [
-        f"107年度市政創新提案：{len(sent)} 件送件，等第 優等 {counts['excellent']} / 甲等 {counts['a']} / "
-        f"乙等 {counts['b']} / 佳作 {counts['merit']}，已公布於 /results/"
-    ]
 
 
 def _seed_current(officer: User, staff) -> list[str]:

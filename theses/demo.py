@@ -6,8 +6,9 @@ awards were granted within the quotas and 6 were not; the subsidised students ha
 RDEC accepted them; the call is closed. This year's call takes applications: two drafts and two sent.
 
 The services refuse an application after its call's deadline and an award for a thesis defended more than two years
-ago, so the 107 call is played through with deadlines ahead of today and then moved back to 2018 (its dates, the
-panels' deadline, the applications' times): the only writes here around the services.
+ago, so the 107 call is played through on its 2018 days (`workflow_site.demo.played_on`): called in March, applied for
+in April and May, screened in June, decided in July, the finished theses handed in in November, closed in December;
+every time the services stamp, the transition log and the notices are dated in 107.
 """
 
 import datetime
@@ -17,11 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.demo import DEMO_PASSWORD
+from accounts.demo import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
 from accounts.models import User
 from accounts.roles import Role
 from reviews import services as review_services
-from reviews.models import Panel, ScoreSheet
+from reviews.models import ScoreSheet
+from workflow_site.demo import played_on
 from workflow_site.roc_calendar.calendar import add_working_days, today
 from workflow_site.roc_calendar.roc import format_roc_date
 
@@ -118,7 +120,7 @@ def _user(username: str, display: str, roles: list[str]) -> User:
             actor=None,
             username=username,
             password=DEMO_PASSWORD,
-            email=f"{username.replace('.', '_')}@demo.rdec.example",
+            email=f"{username.replace('.', '_')}{DEMO_EMAIL_DOMAIN}",
             display_name=display,
             roles=roles,
         )
@@ -195,31 +197,44 @@ def _score(call: ThesisCall, quality: dict[int, float]) -> None:
 
 
 def _seed_107(officer: User) -> list[str]:
-    call = _call(officer, YEAR, add_working_days(today(), 30))
-    defended = today() - datetime.timedelta(days=120)
+    """Played through on its 2018 days: what the services stamp (times, the log, the notices) is dated in 107."""
+    with played_on(datetime.date(2018, 3, 1)):
+        call = _call(officer, YEAR, datetime.date(2018, 5, 31))
     quality, eligible = {}, []
-    for username, name, kind, degree, title, university, department, advisor, q in APPLICANTS_107:
-        user = _applicant(username, f"研究生 {name}", degree, university, department, advisor)
-        application = _apply(call, user, kind, title, defended=defended if kind == "award" else None, send=True)
-        if q is None:
-            services.application_screen(
-                actor=officer, application_id=application.pk, eligible=False, reason=INELIGIBLE_REASON
-            )
-        else:
-            services.application_screen(actor=officer, application_id=application.pk, eligible=True, reason="資格符合")
-            quality[application.pk] = q
-            eligible.append(application)
-    services.call_start_review(call_id=call.pk, actor=officer)
-    _score(call, quality)
-    services.call_decide(call_id=call.pk, actor=officer)
+    for n, (username, name, kind, degree, title, university, department, advisor, q) in enumerate(APPLICANTS_107):
+        with played_on(datetime.date(2018, 4, 2) + datetime.timedelta(days=2 * n), hour=20):
+            user = _applicant(username, f"研究生 {name}", degree, university, department, advisor)
+            defended = datetime.date(2017, 6, 20) if kind == "award" else None
+            application = _apply(call, user, kind, title, defended=defended, send=True)
+        quality[application.pk] = q
+    with played_on(datetime.date(2018, 6, 4)):
+        for application in call.applications.order_by("pk"):
+            q = quality[application.pk]
+            if q is None:
+                services.application_screen(
+                    actor=officer, application_id=application.pk, eligible=False, reason=INELIGIBLE_REASON
+                )
+            else:
+                services.application_screen(
+                    actor=officer, application_id=application.pk, eligible=True, reason="資格符合"
+                )
+                eligible.append(application)
+        services.call_start_review(call_id=call.pk, actor=officer)
+    with played_on(datetime.date(2018, 6, 25), hour=14):
+        _score(call, {pk: q for pk, q in quality.items() if q is not None})
+    with played_on(datetime.date(2018, 7, 31), hour=15):
+        services.call_decide(call_id=call.pk, actor=officer)
     subsidised = call.applications.filter(status=S.APPROVED, kind="subsidy").select_related("applicant")
-    for application in subsidised:
-        user = application.applicant
-        services.application_submit_final(actor=user, application_id=application.pk, upload=_pdf("final.pdf"))
-        services.application_accept_final(actor=officer, application_id=application.pk)
-        services.application_close(actor=officer, application_id=application.pk)
-    services.call_close(call_id=call.pk, actor=officer)
-    _move_to_2018(call)
+    for n, application in enumerate(subsidised.order_by("pk")):
+        with played_on(datetime.date(2018, 11, 1) + datetime.timedelta(days=n), hour=16):
+            services.application_submit_final(
+                actor=application.applicant, application_id=application.pk, upload=_pdf("final.pdf")
+            )
+        with played_on(datetime.date(2018, 11, 12) + datetime.timedelta(days=n)):
+            services.application_accept_final(actor=officer, application_id=application.pk)
+            services.application_close(actor=officer, application_id=application.pk)
+    with played_on(datetime.date(2018, 12, 28)):
+        services.call_close(call_id=call.pk, actor=officer)
     granted = dict.fromkeys(("subsidy", "award"), 0)
     for kind in call.applications.filter(status__in=[S.APPROVED, S.CLOSED]).values_list("kind", flat=True):
         granted[kind] += 1
@@ -228,32 +243,6 @@ def _seed_107(officer: User) -> list[str]:
         f"{YEAR}年度學位論文獎補助：補助撰寫論文研究經費共 {granted['subsidy']} 位；"
         f"評獲優良學位論文獎勵者 {granted['award']} 位（未獲選 {rejected} 件、資格不符 1 件），已結案"
     ]
-
-
-def _at(day: datetime.date, hour: int = 10) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
-
-
-def _move_to_2018(call: ThesisCall) -> None:
-    """The played-through call gets its 2018 dates (the demo's only writes around the services)."""
-    deadline, review, final_due = datetime.date(2018, 5, 31), datetime.date(2018, 7, 31), datetime.date(2018, 12, 31)
-    ThesisCall.objects.filter(pk=call.pk).update(
-        application_deadline=deadline,
-        review_deadline=review,
-        final_due_date=final_due,
-        decided_at=_at(datetime.date(2018, 8, 15), 15),
-        created_at=_at(datetime.date(2018, 3, 1)),
-    )
-    Panel.objects.filter(pk__in=call.tracks.values("panel_id")).update(scoring_deadline=review)
-    for n, pk in enumerate(call.applications.order_by("pk").values_list("pk", flat=True)):
-        ThesisApplication.objects.filter(pk=pk).update(
-            created_at=_at(datetime.date(2018, 4, 2) + datetime.timedelta(days=2 * n)),
-            submitted_at=_at(datetime.date(2018, 5, 1) + datetime.timedelta(days=n), 16),
-        )
-    call.applications.filter(kind="award").update(defence_date=datetime.date(2017, 6, 20))
-    call.applications.filter(final_submitted_at__isnull=False).update(
-        final_submitted_at=_at(datetime.date(2018, 12, 20))
-    )
 
 
 def _seed_current(officer: User, year: int) -> list[str]:

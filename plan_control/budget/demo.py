@@ -5,11 +5,9 @@ Fiscal 108: the agencies requested 315.5億 in total (public budget, funds, cent
 held 24 preliminary review meetings in May and June 107, made 3 site visits, balanced the budget in July and
 approved 91.64億 of public budget and 18.47億 of fund budget (central subsidies are the central government's to
 grant, so none is approved here); the cycle was approved, its granted requests registered as fiscal 108's
-controlled plans, and closed. Everything goes through the services, which check today's date only for the request
-deadline: the cycle is created with a deadline still to come, the agencies send their requests, and the cycle's
-dates are then set back to 107 before the meetings. The times the services stamp with "now" (sent, decided,
-approved, held) are moved back to 107 with a few set-based UPDATEs; the amount ledger is append-only and keeps the
-moment the demo was loaded.
+controlled plans, and closed. Everything goes through the services, played through on 107's days
+(`workflow_site.demo.played_on`), so what they stamp with "now" (sent, decided, approved, held, the amount ledger,
+the transition log, the notices) is dated in 107; a few set-based UPDATEs then spread the times over the days.
 
 This year's cycle collects until three weeks from today: a few drafts by the demo agencies' clerks, one waiting for
 its head's sign-off and one at RDEC, so the reminders and the pages have work to show.
@@ -26,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Agency, User
 from accounts.roles import Role
+from workflow_site.demo import played_on
 from workflow_site.roc_calendar.calendar import add_working_days, today
 from workflow_site.roc_calendar.roc import format_roc_date
 
@@ -218,37 +217,10 @@ def _send(plan: dict, cycle: BudgetCycle) -> BudgetRequest:
     return services.request_approve(actor=plan["head"], request_id=request.pk)
 
 
-def _seed_108(officer: User, supervisor: User, staff) -> list[str]:
-    rng = random.Random(FISCAL_YEAR)
-    plans = _requests(staff, rng)
-    decisions = _decisions(plans, rng)
-    # Created with a deadline still to come (the services refuse a request after it), set back to 107 below.
-    start = today()
-    cycle = services.cycle_create(
-        actor=officer,
-        fiscal_year=FISCAL_YEAR,
-        public_ceiling=APPROVED_PUBLIC,
-        fund_ceiling=APPROVED_FUND,
-        request_deadline=start,
-        meeting_start=start,
-        meeting_end=start,
-        balancing_date=start,
-    )
-    services.cycle_open(actor=officer, cycle_id=cycle.pk)
-    requests = [_send(plan, cycle) for plan in plans]
-    services.cycle_update(
-        actor=officer,
-        cycle_id=cycle.pk,
-        request_deadline=datetime.date(2018, 3, 30),
-        meeting_start=datetime.date(2018, 5, 1),
-        meeting_end=datetime.date(2018, 6, 29),
-        balancing_date=datetime.date(2018, 7, 17),
-    )
-    services.cycle_start_review(actor=officer, cycle_id=cycle.pk)
-    reviewers = list(User.objects.filter(groups__name=Role.REVIEWER, is_active=True).order_by("username")[:4])
-    meetings = []
-    for n, day in enumerate(_meeting_days()):
-        agenda = requests[n * PER_MEETING : (n + 1) * PER_MEETING]
+def _meeting(officer, supervisor, reviewers, cycle, n, day, requests, plans, decisions) -> int:
+    """One preliminary review meeting: called two weeks ahead; on its day four requests decided, the minutes."""
+    agenda = requests[n * PER_MEETING : (n + 1) * PER_MEETING]
+    with played_on(day - datetime.timedelta(days=14)):
         meeting = services.meeting_create(
             actor=officer,
             cycle_id=cycle.pk,
@@ -257,47 +229,86 @@ def _seed_108(officer: User, supervisor: User, staff) -> list[str]:
             request_ids=[r.pk for r in agenda],
             attendee_ids=[officer.pk, supervisor.pk, *(u.pk for u in reviewers)],
         )
-        for request in agenda:
-            decision, public, fund = decisions[requests.index(request)]
-            plan = plans[requests.index(request)]
-            services.meeting_record_decision(
-                actor=officer,
-                meeting_id=meeting.pk,
-                request_id=request.pk,
-                # What the city funds as it will be decided; central subsidies and other money as applied for.
-                amounts={"public": public, "fund": fund, "central": plan["amounts"]["central"], "other": 0}
-                if decision != "rejected"
-                else {},
-                note="照案通過。"
-                if decision == "approved"
-                else (REJECT_REASON if decision == "rejected" else "酌減。"),
-            )
-        services.meeting_hold(
+    with played_on(day, hour=14):
+        _decide_at_meeting(officer, cycle, n, meeting, agenda, requests, plans, decisions)
+    return meeting.pk
+
+
+def _decide_at_meeting(officer, cycle, n, meeting, agenda, requests, plans, decisions) -> None:
+    for request in agenda:
+        decision, public, fund = decisions[requests.index(request)]
+        plan = plans[requests.index(request)]
+        services.meeting_record_decision(
             actor=officer,
             meeting_id=meeting.pk,
-            minutes=f"{cycle}第 {n + 1} 次初審會議：審查 {len(agenda)} 件計畫，各案初審意見詳如決議。",
-        )
-        meetings.append((meeting.pk, day))
-    for n, findings in enumerate(VISIT_FINDINGS):
-        visited = requests[n * 7 + 1 : n * 7 + 3]
-        services.site_visit_create(
-            actor=officer,
-            cycle_id=cycle.pk,
-            date=datetime.date(2018, 6, 5 + 7 * n),
-            request_ids=[r.pk for r in visited],
-            findings=findings,
-        )
-    services.cycle_start_balancing(actor=officer, cycle_id=cycle.pk)
-    for n, (request, (decision, public, fund)) in enumerate(zip(requests, decisions, strict=True)):
-        services.request_decide(
-            actor=officer,
             request_id=request.pk,
-            decision=decision,
-            amounts={"public": public, "fund": fund} if decision != "rejected" else None,
-            reason="" if decision == "approved" else (REJECT_REASON if decision == "rejected" else CUT_REASONS[n % 3]),
+            # What the city funds as it will be decided; central subsidies and other money as applied for.
+            amounts={"public": public, "fund": fund, "central": plan["amounts"]["central"], "other": 0}
+            if decision != "rejected"
+            else {},
+            note="照案通過。" if decision == "approved" else (REJECT_REASON if decision == "rejected" else "酌減。"),
         )
-    services.cycle_approve(actor=supervisor, cycle_id=cycle.pk)
-    services.cycle_close(actor=officer, cycle_id=cycle.pk)
+    services.meeting_hold(
+        actor=officer,
+        meeting_id=meeting.pk,
+        minutes=f"{cycle}第 {n + 1} 次初審會議：審查 {len(agenda)} 件計畫，各案初審意見詳如決議。",
+    )
+
+
+def _seed_108(officer: User, supervisor: User, staff) -> list[str]:
+    rng = random.Random(FISCAL_YEAR)
+    plans = _requests(staff, rng)
+    decisions = _decisions(plans, rng)
+    # Played through on its 107 days (what the services stamp, the ledger, the log and the notices are dated in 107):
+    # created in January with the request deadline still to come (the services refuse a request after it), the
+    # requests sent in March, the meetings in May and June, the balancing in July.
+    with played_on(datetime.date(2018, 1, 15)):
+        deadline = datetime.date(2018, 3, 30)
+        cycle = services.cycle_create(
+            actor=officer,
+            fiscal_year=FISCAL_YEAR,
+            public_ceiling=APPROVED_PUBLIC,
+            fund_ceiling=APPROVED_FUND,
+            request_deadline=deadline,
+            meeting_start=datetime.date(2018, 5, 1),
+            meeting_end=datetime.date(2018, 6, 29),
+            balancing_date=datetime.date(2018, 7, 17),
+        )
+        services.cycle_open(actor=officer, cycle_id=cycle.pk)
+    with played_on(datetime.date(2018, 3, 20), hour=14):
+        requests = [_send(plan, cycle) for plan in plans]
+    with played_on(datetime.date(2018, 4, 2)):
+        services.cycle_start_review(actor=officer, cycle_id=cycle.pk)
+    reviewers = list(User.objects.filter(groups__name=Role.REVIEWER, is_active=True).order_by("username")[:4])
+    meetings = []
+    for n, day in enumerate(_meeting_days()):
+        meetings.append((_meeting(officer, supervisor, reviewers, cycle, n, day, requests, plans, decisions), day))
+    for n, findings in enumerate(VISIT_FINDINGS):
+        day = datetime.date(2018, 6, 5 + 7 * n)
+        with played_on(day, hour=16):
+            services.site_visit_create(
+                actor=officer,
+                cycle_id=cycle.pk,
+                date=day,
+                request_ids=[r.pk for r in requests[n * 7 + 1 : n * 7 + 3]],
+                findings=findings,
+            )
+    with played_on(datetime.date(2018, 7, 17), hour=10):
+        services.cycle_start_balancing(actor=officer, cycle_id=cycle.pk)
+        for n, (request, (decision, public, fund)) in enumerate(zip(requests, decisions, strict=True)):
+            services.request_decide(
+                actor=officer,
+                request_id=request.pk,
+                decision=decision,
+                amounts={"public": public, "fund": fund} if decision != "rejected" else None,
+                reason=""
+                if decision == "approved"
+                else (REJECT_REASON if decision == "rejected" else CUT_REASONS[n % 3]),
+            )
+    with played_on(datetime.date(2018, 7, 31), hour=15):
+        services.cycle_approve(actor=supervisor, cycle_id=cycle.pk)
+    with played_on(datetime.date(2018, 8, 1)):
+        services.cycle_close(actor=officer, cycle_id=cycle.pk)
     _backdate(cycle, meetings)
     figures = selectors.totals(cycle=cycle)["overall"]
     plans_registered = ControlledPlan.objects.filter(year=FISCAL_YEAR, budget_request__cycle=cycle).count()
@@ -310,7 +321,8 @@ def _seed_108(officer: User, supervisor: User, staff) -> list[str]:
 
 
 def _backdate(cycle: BudgetCycle, meetings: list[tuple[int, datetime.date]]) -> None:
-    """The 107 times of what the services stamped today: sent in March, decided and approved in July."""
+    """The 107 times spread over the days around them: drafted early in March, sent over a week, decided and the
+    meetings held in the afternoon."""
     requests = BudgetRequest.objects.filter(cycle=cycle)
     for rest in range(5):
         requests.filter(pk__in=[pk for pk in requests.values_list("pk", flat=True) if pk % 5 == rest]).update(

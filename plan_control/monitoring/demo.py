@@ -7,9 +7,11 @@ correction and submitted again). At the year end 103 plans are completed or lag 
 This year: 20 plans in execution, the past months reported, last month's and this month's slots open and
 mostly pending, so reminders and the board have work to show now.
 
-Everything goes through the services; only the timestamps the services stamp with "now" (when a report was
-submitted, when a plan was imported) are moved back to the year they belong to, a few set-based UPDATEs.
-None of those touches a state or `lagging`, so the monthly tally the services keep needs no rebuild here.
+Everything goes through the services, 107 played through on its days (`workflow_site.demo.played_on`: imported in
+December 2017, each month reported early the next, December's before the year closed), so the times the services
+stamp, the transition log and the notices are dated in 107; the submission times are then spread around each
+deadline with a few set-based UPDATEs. None of those touches a state or `lagging`, so the monthly tally the
+services keep needs no rebuild here.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Agency, User
+from workflow_site.demo import played_on
 from workflow_site.roc_calendar.calendar import today
 
 from ..models import ControlledPlan, ProgressReport
@@ -284,6 +287,9 @@ def _backdate(year: int, month: int, plan_ids: list[int]) -> None:
     due = ProgressReport.objects.filter(year=year, month=month).values_list("due_date", flat=True).first()
     if due is None:
         return
+    if month == 12 and year == YEAR:
+        # The finished year's last reports went in before it closed, so all of 107 is dated in 107.
+        due = datetime.date(year + 1911, 12, 29)
     for rest, days in enumerate((-5, -3, -1, 0, -2, 2)):
         at = timezone.make_aware(datetime.datetime.combine(due + datetime.timedelta(days=days), datetime.time(16)))
         ProgressReport.objects.filter(
@@ -295,40 +301,44 @@ def _seed_2018(officer: User, staff) -> list[str]:
     rng = random.Random(YEAR)
     plans = _titles(staff, PLANS, rng, set())
     curves = [_s_curve(rng) for _ in plans]
-    services.plans_import(actor=officer, year=YEAR, upload=_csv(YEAR, plans, curves))
+    with played_on(datetime.date(2017, 12, 20), hour=10):
+        services.plans_import(actor=officer, year=YEAR, upload=_csv(YEAR, plans, curves))
     kinds = ["lag"] * LAGGING_AT_YEAR_END + ["done"] * 72 + ["recovered"] * 14
     kinds += ["close"] * (PLANS - len(kinds))
     rng.shuffle(kinds)
     rows = list(ControlledPlan.objects.filter(year=YEAR).order_by("code").values_list("pk", "code"))
-    ControlledPlan.objects.filter(year=YEAR).update(
-        officer=officer, created_at=timezone.make_aware(datetime.datetime(2017, 12, 20, 10))
-    )
-    for pk, _code in rows:
-        services.plan_start(plan_id=pk, actor=officer)
+    ControlledPlan.objects.filter(year=YEAR).update(officer=officer)
+    with played_on(datetime.date(2018, 1, 2)):
+        for pk, _code in rows:
+            services.plan_start(plan_id=pk, actor=officer)
     by_plan = {}
     for (pk, _code), (_agency, clerk, _title, budget), curve, kind in zip(rows, plans, curves, kinds, strict=True):
         by_plan[pk] = (clerk, budget, curve, _actuals(curve, kind, rng), rng.choice(LAG_CAUSES))
     for month in range(1, 13):
-        services.reports_open_for_month(year=YEAR, month=month)
-        reports = ProgressReport.objects.filter(year=YEAR, month=month).order_by("plan__code")
-        for report_id, plan_id in reports.values_list("pk", "plan_id"):
-            clerk, budget, curve, actual, cause = by_plan[plan_id]
-            _fill(
-                report_id=report_id,
-                clerk=clerk,
-                officer=officer,
-                month=month,
-                planned=Decimal(str(curve[month - 1])),
-                actual=actual[month - 1],
-                budget=budget,
-                cause=cause,
-                accept=month < 12 or rng.random() < 0.93,
-                returned=month < 12 and rng.random() < 0.015,
-            )
+        # Each month's reports are filled in and reviewed in the days before the deadline early the next month;
+        # December's are the last of the year's, so they are dated in its final days.
+        with played_on(datetime.date(2018, month + 1, 3) if month < 12 else datetime.date(2018, 12, 28)):
+            services.reports_open_for_month(year=YEAR, month=month)
+            reports = ProgressReport.objects.filter(year=YEAR, month=month).order_by("plan__code")
+            for report_id, plan_id in reports.values_list("pk", "plan_id"):
+                clerk, budget, curve, actual, cause = by_plan[plan_id]
+                _fill(
+                    report_id=report_id,
+                    clerk=clerk,
+                    officer=officer,
+                    month=month,
+                    planned=Decimal(str(curve[month - 1])),
+                    actual=actual[month - 1],
+                    budget=budget,
+                    cause=cause,
+                    accept=month < 12 or rng.random() < 0.93,
+                    returned=month < 12 and rng.random() < 0.015,
+                )
         _backdate(YEAR, month, list(by_plan))
     done = [pk for pk, (_c, _b, _curve, actual, _cause) in by_plan.items() if actual[-1] == 100]
-    for pk in done:
-        services.plan_complete(plan_id=pk, actor=officer)
+    with played_on(datetime.date(2018, 12, 31), hour=15):
+        for pk in done:
+            services.plan_complete(plan_id=pk, actor=officer)
     analysis = selectors.monthly_analysis(year=YEAR, month=12)
     return [
         f"{YEAR}年度列管計畫：{analysis['total']} 項（已完成 {len(done)} 項），12月 進度正常 "
