@@ -10,6 +10,7 @@ runs the service through `run_service` (refusals become messages, never a 500) a
 An irreversible action asks first: with `confirm` (a text, or `confirm(obj) -> text` computed from the data, ""
 when there is nothing to ask) the button's POST does not run the service but shows a page saying what will happen,
 carrying over the reason typed, with 確定 (posting again with confirmed=1) and 取消 (back to the object's page).
+Only a user the button is offered to is asked; anyone else gets the service's refusal straight away.
 
     REPORT_ACTIONS = ActionTable(
         Action("accept", _("審核通過"), _("已審核通過月報。"),
@@ -98,8 +99,11 @@ class TransitionPostView(LoginRequiredMixin, View):
         if action is None:
             raise Http404
         obj = self.get_object(request, pk)
-        question = action.confirmation(obj)
-        if question and request.POST.get("confirmed") != "1":
+        # Only someone who may press the button now is asked: anyone else (a stale page, a hand-made POST) gets the
+        # service's own refusal at once, never a page describing data they cannot act on.
+        asking = action.confirm and request.POST.get("confirmed") != "1"
+        question = action.confirmation(obj) if asking and action in self.actions.for_object(obj, request.user) else ""
+        if question:
             context = {
                 "object": obj,
                 "action": action,

@@ -11,21 +11,27 @@ calls: list[tuple[int, str]] = []
 
 
 class Thing:
-    def __init__(self, pk: int, drafts: int):
-        self.pk, self.drafts = pk, drafts
+    def __init__(self, pk: int, drafts: int, offered: bool = True):
+        self.pk, self.drafts, self.offered = pk, drafts, offered
 
     def __str__(self) -> str:
         return f"事項 {self.pk}"
 
 
-THINGS = {1: Thing(1, drafts=2), 2: Thing(2, drafts=0)}
+THINGS = {1: Thing(1, drafts=2), 2: Thing(2, drafts=0), 3: Thing(3, drafts=2, offered=False)}
 
 
 def _close_question(thing: Thing) -> str:
     return f"尚有 {thing.drafts} 件草稿將不能再送出。" if thing.drafts else ""
 
 
-ACTIONS = ActionTable(
+class ThingActions(ActionTable):
+    def for_object(self, obj, user):
+        """Stands in for the FSM: thing 3's buttons are not offered to anyone (a stale page, someone else's button)."""
+        return list(self.actions) if obj.offered else []
+
+
+ACTIONS = ThingActions(
     Action(
         "close",
         "截止收件",
@@ -108,3 +114,10 @@ def test_unknown_actions_and_objects_are_404_before_asking(signed_in):
     assert signed_in.post("/things/9/actions/close/").status_code == 404
     assert signed_in.post("/things/1/actions/nope/").status_code == 404
     assert calls == []
+
+
+def test_someone_not_offered_the_button_is_not_asked_but_refused_by_the_service(signed_in):
+    """No question describing data they cannot act on: the service runs and gives its own refusal."""
+    response = signed_in.post("/things/3/actions/close/")
+    assert response.status_code == 302
+    assert calls == [(3, "close")]  # here the stand-in service accepts; a real one refuses with 403 / 409
