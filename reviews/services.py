@@ -156,29 +156,6 @@ def panel_update(*, panel_id: int, actor, **fields) -> Panel:
     return panel
 
 
-PANEL_SETTINGS = ("title", "rubric_id", "aggregation", "min_members", "min_external", "hide_agency", "scoring_deadline")
-
-
-@transaction.atomic
-def panel_update(*, panel_id: int, actor, **fields) -> Panel:
-    """Change a panel's settings (`PANEL_SETTINGS`) while it is forming; its title and deadline until it is final."""
-    require(actor, "reviews.run_panel")
-    unknown = set(fields) - set(PANEL_SETTINGS)
-    if unknown:
-        raise TypeError(f"panel_update does not take {sorted(unknown)}")
-    # Locks the panel: a rubric changing while scoring starts would give sheets the old criteria.
-    panel = Panel.objects.select_for_update().get(pk=panel_id)
-    if panel.status == Panel.Status.FINALISED or (
-        panel.status != Panel.Status.FORMING and set(fields) - {"title", "scoring_deadline"}
-    ):
-        raise TransitionNotAllowed(_("評分已開始，不能再變更評分表、計分方式或委員組成規則。"))
-    for key, value in fields.items():
-        setattr(panel, key, value)
-    panel.full_clean()
-    panel.save(update_fields=list(fields))
-    return panel
-
-
 def _replace_bands(panel: Panel, bands: list[dict]) -> None:
     _validate_bands(bands)
     panel.bands.all().delete()
