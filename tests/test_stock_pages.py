@@ -248,6 +248,7 @@ def test_password_reset_by_e_mail(client, make_user):
     confirm = client.get(link, follow=True)
     assert "設定新密碼" in _text(confirm)
     _looks_like_the_site(confirm.content.decode())
+    assert "&lt;ul&gt;" not in confirm.content.decode() and "<ul><li>" not in confirm.content.decode()
     done = client.post(
         confirm.redirect_chain[-1][0],
         {"new_password1": "Brand-new-2027", "new_password2": "Brand-new-2027"},
@@ -277,6 +278,9 @@ def test_password_change_from_the_user_menu(client, make_user):
 
     page = client.get("/accounts/password_change/")
     _looks_like_the_site(page.content.decode())
+    # The password rules as text: viewflow's fields would show Django's HTML list as "<ul><li>…".
+    assert "你的密碼必須包含至少 10 個字元。" in page.content.decode()
+    assert "&lt;ul&gt;" not in page.content.decode() and "<ul><li>" not in page.content.decode()
     done = client.post(
         "/accounts/password_change/",
         {"old_password": PASSWORD, "new_password1": "Brand-new-2027", "new_password2": "Brand-new-2027"},

@@ -8,9 +8,9 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import BasePermission
-from viewflow.contrib.auth import AuthViewset
 
 from . import api, ui
+from .auth_pages import SiteAuthViewset
 
 site = ui.build_site()
 
@@ -34,7 +34,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("accounts/", AuthViewset(with_profile_view=False).urls),
+    path("accounts/", SiteAuthViewset(with_profile_view=False).urls),
     path("api/v1/", include((api.api_urlpatterns(), "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(**docs), name="api-schema"),
     # Split: Swagger UI's start-up script is its own request, so the page needs no inline script (workflow_site.csp).
