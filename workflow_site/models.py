@@ -29,8 +29,10 @@ class StatefulModel(ConcurrentTransitionMixin, models.Model):
 class TransitionLog(models.Model):
     """One row per state change of any workflow object: who, for whom, when, from, to and why."""
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("資料類型"), on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(_("資料編號"))
     subject = GenericForeignKey("content_type", "object_id")
     transition = models.CharField(_("動作"), max_length=64)
     source = models.CharField(_("原狀態"), max_length=64)
