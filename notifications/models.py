@@ -108,7 +108,10 @@ class ReminderRule(models.Model):
 
 class NotificationPreference(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("使用者"),
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
     )
     daily_digest = models.BooleanField(_("以每日摘要寄送提醒"), default=False)
 
@@ -149,8 +152,10 @@ class Notification(StatefulModel):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("資料類型"), on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(_("資料編號"))
     item = GenericForeignKey("content_type", "object_id")
     kind = models.CharField(_("期限類別"), max_length=64)
     item_title = models.CharField(_("事項"), max_length=300)
