@@ -82,8 +82,10 @@ class Panel(StatefulModel):
         CLOSED = "closed", _("評分結束")
         FINALISED = "finalised", _("結果確定")
 
-    round_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    round_id = models.PositiveBigIntegerField()
+    round_type = models.ForeignKey(
+        ContentType, verbose_name=_("年度資料類型"), on_delete=models.PROTECT, related_name="+"
+    )
+    round_id = models.PositiveBigIntegerField(_("年度資料編號"))
     round = GenericForeignKey("round_type", "round_id")
     title = models.CharField(_("審查會名稱"), max_length=200)
     rubric = models.ForeignKey(Rubric, verbose_name=_("評分表"), on_delete=models.PROTECT, related_name="panels")
@@ -94,7 +96,7 @@ class Panel(StatefulModel):
     hide_agency = models.BooleanField(_("對委員隱藏提案機關"), default=False)
     scoring_deadline = models.DateField(_("評分期限"), null=True, blank=True)
     status = FSMField(_("狀態"), default=Status.FORMING, choices=Status.choices, protected=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("審查會")
@@ -197,16 +199,16 @@ class ScoreSheet(StatefulModel):
         SUBMITTED = "submitted", _("已送出")
         RECUSED = "recused", _("迴避")
 
-    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="sheets")
-    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="sheets")
-    member = models.ForeignKey(PanelMember, on_delete=models.PROTECT, related_name="sheets")
+    panel = models.ForeignKey(Panel, verbose_name=_("審查會"), on_delete=models.CASCADE, related_name="sheets")
+    item = models.ForeignKey(ReviewItem, verbose_name=_("受審項目"), on_delete=models.CASCADE, related_name="sheets")
+    member = models.ForeignKey(PanelMember, verbose_name=_("審查委員"), on_delete=models.PROTECT, related_name="sheets")
     status = FSMField(_("狀態"), default=Status.NOT_STARTED, choices=Status.choices, protected=True)
     scores = models.JSONField(_("各項分數"), default=dict, blank=True)
     total = models.DecimalField(_("加權總分"), max_digits=6, decimal_places=2, null=True, blank=True)
     comment = models.TextField(_("評語"), blank=True)
     recusal_reason = models.CharField(_("迴避理由"), max_length=300, blank=True)
     submitted_at = models.DateTimeField(_("送出時間"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("更新時間"), auto_now=True)
 
     class Meta:
         verbose_name = _("評分表單")
@@ -296,11 +298,13 @@ class GradeBand(models.Model):
 class TieResolution(models.Model):
     """The chair's order for items tied across a quota boundary (best first); logged, required to finalise."""
 
-    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="tie_resolutions")
+    panel = models.ForeignKey(Panel, verbose_name=_("審查會"), on_delete=models.CASCADE, related_name="tie_resolutions")
     item_ids = models.JSONField(_("並列項目（依召集人排序）"))
     reason = models.TextField(_("理由"))
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    resolved_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("排序者"), on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("排序時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("同分排序")
@@ -313,8 +317,8 @@ class TieResolution(models.Model):
 class ItemResult(models.Model):
     """The finalised outcome for one item: locked once the panel is finalised."""
 
-    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="results")
-    item = models.OneToOneField(ReviewItem, on_delete=models.CASCADE, related_name="result")
+    panel = models.ForeignKey(Panel, verbose_name=_("審查會"), on_delete=models.CASCADE, related_name="results")
+    item = models.OneToOneField(ReviewItem, verbose_name=_("受審項目"), on_delete=models.CASCADE, related_name="result")
     score = models.DecimalField(_("總分"), max_digits=6, decimal_places=2, null=True)
     rank = models.PositiveIntegerField(_("名次"), null=True)
     grade = models.SlugField(_("等第"), max_length=32, blank=True)
@@ -343,8 +347,10 @@ class Adoption(StatefulModel):
         PARTIAL = "partial", _("部分參採")
         DECLINE = "decline", _("不參採")
 
-    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    subject_id = models.PositiveBigIntegerField()
+    subject_type = models.ForeignKey(
+        ContentType, verbose_name=_("對象類型"), on_delete=models.PROTECT, related_name="+"
+    )
+    subject_id = models.PositiveBigIntegerField(_("對象編號"))
     subject = GenericForeignKey("subject_type", "subject_id")
     # The subject's title when it was sent: lists and reminders name it without loading the subject.
     title = models.CharField(_("名稱"), max_length=300)
@@ -356,10 +362,15 @@ class Adoption(StatefulModel):
     reason = models.TextField(_("理由"), blank=True)
     due_date = models.DateField(_("回復期限"))
     answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回復者"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     answered_at = models.DateTimeField(_("回復時間"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("參採回復")
