@@ -117,7 +117,7 @@ class BudgetCycle(StatefulModel):
     balancing_date = models.DateField(_("綜合平衡日"))
     status = FSMField(_("狀態"), default=Status.PLANNING, choices=Status.choices, protected=True)
     approved_at = models.DateTimeField(_("核定時間"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("先期作業年度")
@@ -171,7 +171,7 @@ class BudgetCycle(StatefulModel):
 class BudgetCeiling(models.Model):
     """An agency's own ceiling within a cycle, per source (empty: no ceiling of its own for that source)."""
 
-    cycle = models.ForeignKey(BudgetCycle, on_delete=models.CASCADE, related_name="ceilings")
+    cycle = models.ForeignKey(BudgetCycle, verbose_name=_("年度"), on_delete=models.CASCADE, related_name="ceilings")
     agency = models.ForeignKey("accounts.Agency", verbose_name=_("機關"), on_delete=models.PROTECT, related_name="+")
     public = models.BigIntegerField(_("公務預算額度（新臺幣元）"), null=True, blank=True, validators=AMOUNT)
     fund = models.BigIntegerField(_("基金預算額度（新臺幣元）"), null=True, blank=True, validators=AMOUNT)
@@ -472,8 +472,10 @@ class ReviewMeeting(StatefulModel):
     minutes = models.TextField(_("會議紀錄"), blank=True, max_length=JUSTIFICATION_MAX, validators=LONG_TEXT)
     status = FSMField(_("狀態"), default=Status.SCHEDULED, choices=Status.choices, protected=True)
     held_at = models.DateTimeField(_("紀錄時間"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("建立者"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("先期作業初審會議")
@@ -530,8 +532,10 @@ class SiteVisit(models.Model):
     date = models.DateField(_("訪查日期"))
     requests = models.ManyToManyField(BudgetRequest, verbose_name=_("訪查計畫"), related_name="site_visits")
     findings = models.TextField(_("訪查意見"), blank=True, max_length=JUSTIFICATION_MAX, validators=LONG_TEXT)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("建立者"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("實地訪查")
@@ -579,7 +583,9 @@ class AppendOnlyQuerySet(models.QuerySet):
 class AmountLedger(models.Model):
     """One change of one amount of a request: who, when, from, to, why. Written by the services, never changed."""
 
-    request = models.ForeignKey(BudgetRequest, on_delete=models.PROTECT, related_name="ledger")
+    request = models.ForeignKey(
+        BudgetRequest, verbose_name=_("先期作業計畫申請"), on_delete=models.PROTECT, related_name="ledger"
+    )
     # The request's field that changed: "requested_public", "recommended_fund", "approved_central", ...
     field = models.CharField(_("欄位"), max_length=32)
     from_amount = models.BigIntegerField(_("原金額"), null=True, blank=True)

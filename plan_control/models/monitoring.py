@@ -61,7 +61,7 @@ class ControlledPlan(StatefulModel):
         related_name="+",
     )
     status = FSMField(_("狀態"), default=Status.REGISTERED, choices=Status.choices, protected=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("列管計畫")
@@ -146,7 +146,7 @@ class ProgressReport(StatefulModel):
     plan = models.ForeignKey(ControlledPlan, verbose_name=_("計畫"), on_delete=models.PROTECT, related_name="reports")
     year = models.PositiveSmallIntegerField(_("年度（民國）"))
     month = models.PositiveSmallIntegerField(_("月份"), validators=[MinValueValidator(1), MaxValueValidator(12)])
-    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("accounts.Agency", verbose_name=_("機關"), on_delete=models.PROTECT, related_name="+")
     due_date = models.DateField(_("填報期限"))
     planned_percent = models.DecimalField(_("預定累計進度（%）"), max_digits=5, decimal_places=2)
     actual_percent = models.DecimalField(
@@ -165,7 +165,7 @@ class ProgressReport(StatefulModel):
     return_reason = models.TextField(_("退回理由"), blank=True)
     status = FSMField(_("狀態"), default=Status.PENDING, choices=Status.choices, protected=True)
     submitted_at = models.DateTimeField(_("填報時間"), null=True, blank=True)
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(_("開放填報時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("月進度報告")
