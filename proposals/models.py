@@ -73,7 +73,7 @@ class ProposalRound(StatefulModel):
     status = FSMField(_("狀態"), default=Status.PLANNING, choices=Status.choices, protected=True)
     finalised_at = models.DateTimeField(_("結果確定時間"), null=True, blank=True)
     published_at = models.DateTimeField(_("公布時間"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("提案年度")
