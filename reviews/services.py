@@ -178,7 +178,7 @@ def panel_member_add(
     *, panel_id: int, actor, user_id: int, kind: str, is_chair: bool = False, reserve: bool = False
 ) -> PanelMember:
     """Add a member while the panel is forming (a reserve member may join later, for reassigned items, until the
-    results are final)."""
+    results are final); logged on the panel with who added whom."""
     require(actor, "reviews.run_panel")
     if is_chair and reserve:
         raise ValidationError({"is_chair": [_("備位委員不能擔任召集人。")]})
@@ -194,6 +194,16 @@ def panel_member_add(
     member = PanelMember(panel=panel, user_id=user_id, kind=kind, is_chair=is_chair, reserve=reserve)
     member.full_clean()
     member.save()
+    role = _("備位委員") if reserve else (_("召集人") if is_chair else _("委員"))
+    log_event(
+        panel,
+        "member_add",
+        source=panel.status,
+        target=panel.status,
+        actor=actor,
+        acting_for=granting_principal(actor, "reviews.run_panel"),
+        reason=_("加入%(role)s：%(name)s") % {"role": role, "name": member.user},
+    )
     return member
 
 

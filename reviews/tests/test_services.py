@@ -141,6 +141,18 @@ def test_only_rdec_runs_panels(officer, make_user):
 # --- members: removing, the chair ---------------------------------------------------------------------
 
 
+def test_the_panel_logs_who_added_whom(officer):
+    panel = f.staffed_panel(external=0, internal=0, items=1, actor=officer).panel
+    chair, reserve = f.reviewer(), f.reviewer()
+    services.panel_member_add(panel_id=panel.pk, actor=officer, user_id=chair.pk, kind="external", is_chair=True)
+    services.panel_member_add(panel_id=panel.pk, actor=officer, user_id=reserve.pk, kind="external", reserve=True)
+    added = logs(panel, "member_add").order_by("pk")
+    assert [(log.actor, log.reason) for log in added] == [
+        (officer, f"加入召集人：{chair}"),
+        (officer, f"加入備位委員：{reserve}"),
+    ]
+
+
 def test_an_officer_removes_a_member_while_forming_and_the_panel_logs_it(officer):
     staffed = f.staffed_panel(external=2, internal=1, items=1, actor=officer)
     leaving = staffed.members[0]

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -151,7 +152,11 @@ def test_returned_for_documents_goes_back_to_the_applicant_then_again_to_screeni
     services.application_screen(actor=officer, application_id=application.pk, eligible=False, reason="非市政議題")
     application.refresh_from_db()
     assert (application.status, application.note) == (S.INELIGIBLE, "非市政議題")
-    log = list(TransitionLog.objects.filter(object_id=application.pk).values_list("source", "target", "actor"))
+    log = list(
+        TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(application), object_id=application.pk
+        ).values_list("source", "target", "actor")
+    )
     assert log[-3:] == [
         ("submitted", "returned", officer.pk),
         ("returned", "submitted", student.pk),
