@@ -8,6 +8,8 @@ import logging
 import re
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin.utils import label_for_field
 from django.contrib.staticfiles import finders
 from django.core import mail
 from django.core.exceptions import PermissionDenied
@@ -15,6 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
+from django.utils import translation
 
 from accounts.models import Agency
 from accounts.tests.factories import PASSWORD, AgencyFactory
@@ -44,6 +47,8 @@ handler404 = "workflow_site.api.not_found"
 pytestmark = pytest.mark.django_db
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+PROJECT_APPS = {"accounts", "reviews", "proposals", "theses", "plan_control", "notifications", "workflow_site"}
+PROJECT_APPS |= {"roc_calendar"}
 PROJECT_APPS = {
     "accounts",
     "reviews",
@@ -315,6 +320,26 @@ def test_admin_names_the_product(client, make_user):
     assert "研考會工作流程系統 管理" in re.search(r"<title>(.*?)</title>", html).group(1)
     assert re.search(r'id="site-name">\s*<a [^>]*>研考會工作流程系統 管理</a>', html)
     assert "Django" not in _text(client.get("/admin/"))
+
+
+def test_admin_speaks_zh_hant():
+    """Every project model in the admin: its list's column headers and filters, the labels of its fields (a read-only
+    model's page shows them all) and its choice values are Chinese."""
+    english = []
+    with translation.override("zh-hant"):
+        for model, model_admin in admin.site._registry.items():
+            opts = model._meta
+            if opts.app_label not in PROJECT_APPS:
+                continue
+            filters = [f if isinstance(f, str) else f[0] for f in model_admin.list_filter]
+            for name in [*model_admin.list_display, *filters]:
+                if name != "__str__" and "__" not in name:
+                    english.append(f"{opts.label} {name}: {label_for_field(name, model, model_admin)}")
+            for field in opts.get_fields():
+                if (field.concrete or field.many_to_many) and not field.auto_created:
+                    english.append(f"{opts.label}.{field.name}: {field.verbose_name}")
+                english += [f"{opts.label}.{field.name} = {label}" for _v, label in getattr(field, "flatchoices", ())]
+    assert [entry for entry in english if not HAN.search(entry.split(":")[-1].split("=")[-1])] == []
 
 
 # ------------------------------------------------------------------------------------------------ quiet console
