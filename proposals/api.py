@@ -116,6 +116,10 @@ class RoundPanelMemberSerializer(serializers.Serializer):
     chair = serializers.BooleanField(default=False)
 
 
+class RoundReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=SHORT_TEXT)
+
+
 class ProposalRoundViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
@@ -146,6 +150,14 @@ class ProposalRoundViewSet(
     def close_submissions(self, request, pk=None):
         """open -> screening."""
         return self._run(services.round_close_submissions, pk)
+
+    @extend_schema(request=RoundReasonSerializer, responses=ProposalRoundSerializer)
+    @action(detail=True, methods=["post"], url_path="reopen-submissions")
+    def reopen_submissions(self, request, pk=None):
+        """screening -> open, with the reason (logged). 409 `screening_started` once a proposal has been screened."""
+        payload = RoundReasonSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return self._run(services.round_reopen_submissions, pk, reason=payload.validated_data["reason"])
 
     @extend_schema(request=None, responses=ProposalRoundSerializer)
     @action(detail=True, methods=["post"], url_path="start-scoring")

@@ -11,3 +11,5 @@ class Code(StrEnum):
     GRADE_NOT_FORWARDED = "grade_not_forwarded"  # a proposal forwarded whose grade the round does not forward
     NOT_FINALISED = "not_finalised"  # the results published before they are finalised
     RESULTS_NOT_AVAILABLE = "results_not_available"  # results or their download asked for before they may be read
+    SCREENING_STARTED = "screening_started"  # submissions reopened once a proposal has been screened
+    ROUND_NOT_CONFIGURABLE = "round_not_configurable"  # a round's settings changed once submissions have closed

@@ -50,6 +50,13 @@ def finalised(round_) -> bool:
     return round_.finalised_at is not None
 
 
+@refusal(_("已有提案完成書面初審，不能再重新開放收件。"), code=Code.SCREENING_STARTED)
+def screening_not_started(round_) -> bool:
+    """Screening has started once any proposal of the round has been screened (passed or not)."""
+    screened = (Proposal.Status.SCREENED_OUT, Proposal.Status.IN_REVIEW, Proposal.Status.GRADED)
+    return not round_.proposals.filter(status__in=screened).exists()
+
+
 class ProposalRound(StatefulModel):
     class Status(models.TextChoices):
         PLANNING = "planning", _("規劃中")
@@ -83,6 +90,11 @@ class ProposalRound(StatefulModel):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_configurable(self) -> bool:
+        """Its settings (dates, rubric, quotas, panel rule) may change until submissions close."""
+        return self.status in CONFIGURABLE
+
     @transition(field=status, source=Status.PLANNING, target=Status.OPEN, permission="proposals.run_round")
     def open(self) -> None:
         """Agencies may submit proposals."""
@@ -90,6 +102,16 @@ class ProposalRound(StatefulModel):
     @transition(field=status, source=Status.OPEN, target=Status.SCREENING, permission="proposals.run_round")
     def close_submissions(self) -> None:
         """No more proposals; RDEC screens what was submitted."""
+
+    @transition(
+        field=status,
+        source=Status.SCREENING,
+        target=Status.OPEN,
+        permission="proposals.run_round",
+        conditions=[screening_not_started],
+    )
+    def reopen_submissions(self) -> None:
+        """A way back from closing too early: agencies may send again (the reason is logged)."""
 
     @transition(field=status, source=Status.SCREENING, target=Status.SCORING, permission="proposals.run_round")
     def start_scoring(self) -> None:
@@ -124,6 +146,10 @@ class ProposalRound(StatefulModel):
     @transition(field=status, source=Status.PUBLISHED, target=Status.CLOSED, permission="proposals.run_round")
     def close(self) -> None:
         """The round is over."""
+
+
+# Until submissions close the round is still being set up: dates, rubric, quotas and the panel rule may change.
+CONFIGURABLE = (ProposalRound.Status.PLANNING, ProposalRound.Status.OPEN)
 
 
 @refusal(_("本年度已截止收件。"), code=Code.ROUND_NOT_OPEN)

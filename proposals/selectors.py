@@ -130,3 +130,32 @@ def proposal_counts_by_agency(*, year: int, agency_ids: set[int] | None = None) 
         .annotate(submitted=Count("pk"), awarded=Count("pk", filter=~Q(grade="")))
         .order_by()
     }
+
+
+def round_overview() -> QuerySet[ProposalRound]:
+    """The rounds for RDEC's list, newest first, with how many proposals each has sent and has in each agency's
+    hands: one query."""
+    return ProposalRound.objects.annotate(
+        sent=Count("proposals", filter=~Q(proposals__status__in=AGENCY_PRIVATE)),
+        in_agencies=Count(
+            "proposals",
+            filter=Q(proposals__status__in=[Proposal.Status.DRAFT, Proposal.Status.PENDING_APPROVAL]),
+        ),
+    ).order_by("-year")
+
+
+def round_counts(*, round_: ProposalRound) -> dict[str, int]:
+    """How many of the round's proposals are in each state (every state present, 0 when none): one query."""
+    counts = dict.fromkeys(Proposal.Status.values, 0)
+    counts.update(round_.proposals.values_list("status").annotate(n=Count("pk")).order_by())
+    return counts
+
+
+def round_rubric(round_: ProposalRound) -> list[dict]:
+    """The round's rubric criteria as rubric_create takes them (to copy into a new round)."""
+    if round_.panel is None:
+        return []
+    return [
+        {"code": c.code, "name": c.name, "weight": c.weight, "max_score": c.max_score, "guidance": c.guidance}
+        for c in round_.panel.rubric.criteria.all()
+    ]

@@ -49,6 +49,11 @@ def _bands(grade_quotas: list[dict]) -> list[dict]:
     ]
 
 
+def _check_year_free(year: int, *, round_id: int | None = None) -> None:
+    if ProposalRound.objects.filter(year=year).exclude(pk=round_id).exists():
+        raise ValidationError({"year": [_("%(year)s 年度已有提案年度，不能重複建立。") % {"year": year}]})
+
+
 @transaction.atomic
 def round_create(
     *,
@@ -70,6 +75,7 @@ def round_create(
     require(actor, "proposals.run_round")
     if scoring_deadline < submission_deadline:
         raise ValidationError({"scoring_deadline": [_("評分截止日不得早於提案截止日。")]})
+    _check_year_free(year)
     round_ = ProposalRound(
         year=year,
         title=title,
@@ -115,6 +121,52 @@ def _round(round_id: int, *, lock: bool = True) -> ProposalRound:
         raise NotFound() from exc
 
 
+ROUND_SETTINGS = (
+    "year",
+    "title",
+    "submission_deadline",
+    "scoring_deadline",
+    "response_days",
+    "grade_quotas",
+    "forward_grades",
+)
+PANEL_SETTINGS = ("aggregation", "min_members", "min_external", "hide_agency")
+
+
+@transaction.atomic
+def round_update(*, round_id: int, actor, rubric: list[dict] | None = None, **fields) -> ProposalRound:
+    """Change a round's settings until submissions close (409 `round_not_configurable` after): its own fields
+    (`ROUND_SETTINGS`), a new rubric, and its panel's rule (`PANEL_SETTINGS`); the panel follows the title, the
+    scoring deadline and the grade quotas."""
+    require(actor, "proposals.run_round")
+    unknown = set(fields) - set(ROUND_SETTINGS) - set(PANEL_SETTINGS)
+    if unknown:
+        raise TypeError(f"round_update does not take {sorted(unknown)}")
+    round_ = _round(round_id)
+    if not round_.is_configurable:
+        raise TransitionNotAllowed(_("本年度已截止收件，不能再修改設定。"), code=Code.ROUND_NOT_CONFIGURABLE)
+    own = {key: value for key, value in fields.items() if key in ROUND_SETTINGS}
+    for key, value in own.items():
+        setattr(round_, key, value)
+    if round_.scoring_deadline < round_.submission_deadline:
+        raise ValidationError({"scoring_deadline": [_("評分截止日不得早於提案截止日。")]})
+    _check_year_free(round_.year, round_id=round_.pk)
+    bands = _bands(round_.grade_quotas)
+    if not set(round_.forward_grades) <= set(Grade.values):
+        raise ValidationError({"forward_grades": [_("未知的等第。")]})
+    round_.full_clean()
+    round_.save(update_fields=list(own))
+    panel_fields = {key: value for key, value in fields.items() if key in PANEL_SETTINGS}
+    panel_fields.update(title=f"{round_.title}審查會", scoring_deadline=round_.scoring_deadline)
+    if rubric is not None:
+        panel_fields["rubric_id"] = review_services.rubric_create(
+            actor=actor, name=f"{round_.title}評分表", criteria=rubric
+        ).pk
+    review_services.panel_update(panel_id=round_.panel_id, actor=actor, **panel_fields)
+    review_services.panel_set_bands(panel_id=round_.panel_id, actor=actor, bands=bands)
+    return round_
+
+
 @transaction.atomic
 def round_open(*, round_id: int, actor) -> ProposalRound:
     """planning -> open: agencies may submit."""
@@ -128,6 +180,17 @@ def round_close_submissions(*, round_id: int, actor) -> ProposalRound:
     """open -> screening: drafts left unsent stay drafts; RDEC screens what was submitted."""
     round_ = _round(round_id)
     apply_transition(round_, "close_submissions", actor=actor)
+    return round_
+
+
+@transaction.atomic
+def round_reopen_submissions(*, round_id: int, actor, reason: str) -> ProposalRound:
+    """screening -> open, with the reason (logged): agencies may send again, until a proposal has been screened
+    (409 `screening_started` after)."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("請說明重新開放收件的理由。")]})
+    round_ = _round(round_id)
+    apply_transition(round_, "reopen_submissions", actor=actor, reason=reason.strip())
     return round_
 
 

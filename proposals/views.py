@@ -29,8 +29,15 @@ from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.selectors import transition_history
 from workflow_site.views import run_service
 
-from . import selectors, services
-from .forms import AttachmentForm, NewProposalForm, ProposalFilterForm, ProposalForm
+from . import guidance, selectors, services
+from .forms import (
+    AttachmentForm,
+    CriterionFormSet,
+    NewProposalForm,
+    ProposalFilterForm,
+    ProposalForm,
+    RoundForm,
+)
 from .models import Grade, Proposal, ProposalRound
 
 
@@ -180,6 +187,7 @@ PROPOSAL_ACTIONS = ActionTable(
         gettext_lazy("核定送出"),
         gettext_lazy("已核定，提案已送研考會。"),
         lambda pk, user, data: services.proposal_approve(proposal_id=pk, actor=user),
+        confirm=guidance.confirm_approve,
     ),
     Action(
         "return_to_draft",
@@ -197,6 +205,7 @@ PROPOSAL_ACTIONS = ActionTable(
             proposal_id=pk, actor=user, passed=True, reason=data.get("reason", "")
         ),
         reason="optional",
+        confirm=guidance.confirm_pass_screening,
     ),
     Action(
         "fail_screening",
@@ -207,6 +216,7 @@ PROPOSAL_ACTIONS = ActionTable(
         ),
         reason="required",
         style="mdc-button--outlined",
+        confirm=guidance.confirm_fail_screening,
     ),
     Action(
         "forward",
@@ -221,6 +231,7 @@ PROPOSAL_ACTIONS = ActionTable(
         lambda pk, user, data: services.proposal_withdraw(proposal_id=pk, actor=user, reason=data.get("reason", "")),
         reason="optional",
         style="mdc-button--outlined",
+        confirm=guidance.confirm_withdraw,
     ),
 )
 
@@ -243,6 +254,7 @@ class ProposalDetailView(LoginRequiredMixin, View):
             "attachment_form": AttachmentForm() if can_attach else None,
             "agencies": agency_list().filter(active=True) if any(a.name == "forward" for a in actions) else [],
             "grade_label": dict(Grade.choices).get(proposal.grade, ""),
+            "next_step": guidance.proposal_next_step(proposal, request.user),
         }
         return render(request, self.template_name, context)
 
@@ -289,8 +301,8 @@ class AttachmentDownloadView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------- rounds
 
 
-def _round_action(name: str, label, done, service) -> Action:
-    return Action(name, label, done, lambda pk, user, data: service(round_id=pk, actor=user))
+def _round_action(name: str, label, done, service, **options) -> Action:
+    return Action(name, label, done, lambda pk, user, data: service(round_id=pk, actor=user), **options)
 
 
 ROUND_ACTIONS = ActionTable(
@@ -300,19 +312,53 @@ ROUND_ACTIONS = ActionTable(
         gettext_lazy("截止收件"),
         gettext_lazy("已截止收件，進入書面初審。"),
         services.round_close_submissions,
+        confirm=guidance.confirm_close_submissions,
+    ),
+    Action(
+        "reopen_submissions",
+        gettext_lazy("重新開放收件"),
+        gettext_lazy("已重新開放收件，各機關可以再送出提案。"),
+        lambda pk, user, data: services.round_reopen_submissions(
+            round_id=pk, actor=user, reason=data.get("reason", "")
+        ),
+        reason="required",
+        style="mdc-button--outlined",
     ),
     _round_action(
-        "start_scoring", gettext_lazy("開始評分"), gettext_lazy("已開始委員評分。"), services.round_start_scoring
+        "start_scoring",
+        gettext_lazy("開始評分"),
+        gettext_lazy("已開始委員評分。"),
+        services.round_start_scoring,
+        confirm=guidance.confirm_start_scoring,
     ),
     _round_action(
         "close_scoring",
         gettext_lazy("結束評分"),
         gettext_lazy("已結束評分，可預覽結果。"),
         services.round_close_scoring,
+        confirm=guidance.confirm_close_scoring,
     ),
-    _round_action("finalise", gettext_lazy("確定結果"), gettext_lazy("已確定評定結果。"), services.round_finalise),
-    _round_action("publish", gettext_lazy("公布結果"), gettext_lazy("已公布結果。"), services.round_publish),
-    _round_action("close", gettext_lazy("結案"), gettext_lazy("本年度已結案。"), services.round_close),
+    _round_action(
+        "finalise",
+        gettext_lazy("確定結果"),
+        gettext_lazy("已確定評定結果。"),
+        services.round_finalise,
+        confirm=guidance.confirm_finalise,
+    ),
+    _round_action(
+        "publish",
+        gettext_lazy("公布結果"),
+        gettext_lazy("已公布結果。"),
+        services.round_publish,
+        confirm=guidance.confirm_publish,
+    ),
+    _round_action(
+        "close",
+        gettext_lazy("結案"),
+        gettext_lazy("本年度已結案。"),
+        services.round_close,
+        confirm=guidance.confirm_close_round,
+    ),
 )
 
 
@@ -351,7 +397,8 @@ def _preview(round_: ProposalRound, user) -> tuple[list[dict], list[dict]]:
 
 
 class RoundDetailView(LoginRequiredMixin, View):
-    """RDEC's page of a round: stage, dates, panel progress, the round's buttons and the what-if preview."""
+    """RDEC's page of a round: stage, dates, what it waits for, panel progress, the round's buttons and the what-if
+    preview."""
 
     template_name = "proposals/round.html"
 
@@ -360,9 +407,14 @@ class RoundDetailView(LoginRequiredMixin, View):
         preview_rows, ties = [], []
         if round_.panel and round_.panel.status in (Panel.Status.CLOSED, Panel.Status.FINALISED):
             preview_rows, ties = _preview(round_, request.user)
+        counts = selectors.round_counts(round_=round_)
+        can_run = request.user.has_perm("proposals.run_round")
         context = {
             "round": round_,
             "actions": ROUND_ACTIONS.for_object(round_, request.user),
+            "next_step": guidance.round_next_step(round_, counts, can_run=can_run, ties=len(ties)),
+            "counts": [(label, counts[value]) for value, label in Proposal.Status.choices if counts[value]],
+            "can_edit": can_run and round_.is_configurable,
             "progress": panel_progress(round_.panel) if round_.panel else [],
             "preview_rows": preview_rows,
             "ties": ties,
@@ -370,9 +422,145 @@ class RoundDetailView(LoginRequiredMixin, View):
                 {"label": dict(Grade.choices).get(q["grade"], q["grade"]), "count": q["count"]}
                 for q in round_.grade_quotas
             ],
+            "forward_grades": [dict(Grade.choices).get(g, g) for g in round_.forward_grades],
             "export_url": reverse("api:proposal-round-detail", args=[round_.pk]) + "export/",
         }
         return render(request, self.template_name, context)
+
+
+class RoundListView(LoginRequiredMixin, ListView):
+    """RDEC's list of rounds, newest first, with their proposals counted: one query for the page."""
+
+    template_name = "proposals/round_list.html"
+    context_object_name = "rounds"
+    paginate_by = 50
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("proposals.finalise_round"):
+            raise DjangoPermissionDenied()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.round_overview()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_create"] = self.request.user.has_perm("proposals.run_round")
+        return context
+
+
+class RoundFormView(LoginRequiredMixin, View):
+    """新增提案年度 and its settings page: the round's dates (ROC), the rubric (copied from an earlier round or typed
+    row by row), the panel's rule and the grades' quotas. Only RDEC officers (403 for anyone else); what was typed
+    stays on the page when it is refused."""
+
+    template_name = "proposals/round_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("proposals.run_round"):
+            raise DjangoPermissionDenied(_("只有研考會承辦人可以設定提案年度。"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _rounds(self, exclude=None):
+        rounds = selectors.round_list().filter(panel__isnull=False)
+        return [r for r in rounds if r.pk != exclude]
+
+    def _render(self, form, formset, round_=None):
+        context = {"form": form, "formset": formset, "round": round_}
+        return render(self.request, self.template_name, context)
+
+    @staticmethod
+    def _valid(form, formset) -> bool:
+        """The rows count only when the rubric is not copied from an earlier round."""
+        return form.is_valid() and (bool(form.cleaned_data["rubric_source"]) or formset.is_valid())
+
+    def _criteria(self, form, formset, rubric_rounds, *, editing: bool = False):
+        """The rubric the form asks for: an earlier round's copied, the rows typed, or None (editing, rows as they
+        were: the round keeps its rubric)."""
+        source = form.cleaned_data["rubric_source"]
+        if source:
+            return selectors.round_rubric(next(r for r in rubric_rounds if str(r.pk) == source))
+        if editing and not formset.has_changed():
+            return None
+        return formset.criteria()
+
+
+class RoundCreateView(RoundFormView):
+    def get(self, request):
+        rounds = self._rounds()
+        initial = {}
+        if rounds:  # the latest round's rule, quotas and rubric, as a start
+            carried = ("aggregation", "min_members", "min_external", "hide_agency", "forward_grades")
+            initial = {
+                key: value
+                for key, value in RoundForm.initial_from(rounds[0]).items()
+                if key in carried or key.startswith(("quota_", "min_score_"))
+            }
+            initial["rubric_source"] = str(rounds[0].pk)
+        return self._render(RoundForm(rubric_rounds=rounds, initial=initial), CriterionFormSet(prefix="criteria"))
+
+    def post(self, request):
+        rounds = self._rounds()
+        form = RoundForm(request.POST, rubric_rounds=rounds)
+        formset = CriterionFormSet(request.POST, prefix="criteria")
+        if not self._valid(form, formset):
+            return self._render(form, formset)
+        settings = form.settings()
+        created = run_service(
+            request,
+            lambda: services.round_create(actor=request.user, rubric=self._criteria(form, formset, rounds), **settings),
+            _("已新增「%(title)s」，請加入審查委員後開始受理提案。") % {"title": settings["title"]},
+            form=form,
+        )
+        if not created:
+            return self._render(form, formset)
+        return HttpResponseRedirect(reverse("proposals:round", args=[created.result.pk]))
+
+
+class RoundEditView(RoundFormView):
+    def _round(self, pk: int) -> ProposalRound:
+        round_ = get_object_or_404(selectors.round_list(), pk=pk)
+        if not round_.is_configurable:
+            messages.error(self.request, _("本年度已截止收件，不能再修改設定。"))
+        return round_
+
+    def _criteria_initial(self, round_):
+        return [
+            {"name": c["name"], "weight": c["weight"], "max_score": c["max_score"]}
+            for c in selectors.round_rubric(round_)
+        ]
+
+    def get(self, request, pk: int):
+        round_ = self._round(pk)
+        if not round_.is_configurable:
+            return HttpResponseRedirect(reverse("proposals:round", args=[pk]))
+        form = RoundForm(rubric_rounds=self._rounds(exclude=pk), initial=RoundForm.initial_from(round_))
+        formset = CriterionFormSet(prefix="criteria", initial=self._criteria_initial(round_))
+        return self._render(form, formset, round_)
+
+    def post(self, request, pk: int):
+        round_ = self._round(pk)
+        if not round_.is_configurable:
+            return HttpResponseRedirect(reverse("proposals:round", args=[pk]))
+        rounds = self._rounds(exclude=pk)
+        form = RoundForm(request.POST, rubric_rounds=rounds)
+        formset = CriterionFormSet(request.POST, prefix="criteria", initial=self._criteria_initial(round_))
+        if not self._valid(form, formset):
+            return self._render(form, formset, round_)
+        saved = run_service(
+            request,
+            lambda: services.round_update(
+                round_id=pk,
+                actor=request.user,
+                rubric=self._criteria(form, formset, rounds, editing=True),
+                **form.settings(),
+            ),
+            _("已儲存本年度設定。"),
+            form=form,
+        )
+        if saved.invalid:
+            return self._render(form, formset, round_)
+        return HttpResponseRedirect(reverse("proposals:round", args=[pk]))
 
 
 class RoundTransitionView(TransitionPostView):

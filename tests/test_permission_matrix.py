@@ -305,6 +305,10 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/proposal-rounds/{id}/": row("round.published", {"*": 200}),
     "POST /api/v1/proposal-rounds/{id}/open/": row("round.planning", {"*": 403, RUNS: 200}),
     "POST /api/v1/proposal-rounds/{id}/close-submissions/": row("round.open", {"*": 403, RUNS: 200}),
+    # Nothing screened yet in that round: RDEC may still reopen it, with a reason.
+    "POST /api/v1/proposal-rounds/{id}/reopen-submissions/": row(
+        "round.screening", {"*": 403, RUNS: 200}, body=fixed({"reason": "延長收件"})
+    ),
     # 409 for RDEC: its proposals still await screening (the screen action's targets).
     "POST /api/v1/proposal-rounds/{id}/start-scoring/": row("round.screening", {"*": 403, RUNS: 409}),
     "POST /api/v1/proposal-rounds/{id}/close-scoring/": row("round.scoring", {"*": 403, RUNS: 200}),

@@ -22,6 +22,8 @@ RUBRIC = [
     {"code": "innovation", "name": "創新性", "weight": 40, "max_score": 10},
     {"code": "feasibility", "name": "可行性", "weight": 60, "max_score": 20},
 ]
+# The second POST of an action that asks first (workflow_site.actions: the 確定 button of its confirmation page).
+CONFIRMED = {"confirmed": "1"}
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -135,7 +137,7 @@ def test_a_head_sees_approve_and_return_only_for_their_agencys_pending_proposals
     pending.refresh_from_db()
     assert pending.status == Proposal.Status.PENDING_APPROVAL
 
-    response = client.post(reverse("proposals:transition", args=[pending.pk, "approve"]), follow=True)
+    response = client.post(reverse("proposals:transition", args=[pending.pk, "approve"]), CONFIRMED, follow=True)
     assert response.redirect_chain[-1][0] == reverse("proposals:detail", args=[pending.pk])
     assert "已核定，提案已送研考會。" in text(response)
     pending.refresh_from_db()
@@ -145,7 +147,7 @@ def test_a_head_sees_approve_and_return_only_for_their_agencys_pending_proposals
     assert "草稿 → 待機關主管核定" in text(response)
 
     # Approving again is a refused transition: a message, not a 500.
-    response = client.post(reverse("proposals:transition", args=[pending.pk, "approve"]), follow=True)
+    response = client.post(reverse("proposals:transition", args=[pending.pk, "approve"]), CONFIRMED, follow=True)
     assert response.status_code == 200
     assert "不允許此操作" in text(response)
 
@@ -170,7 +172,7 @@ def test_a_clerk_cannot_approve(client, world):
     assert "核定送出" not in body
     assert "撤回" in body  # what the clerk may do
 
-    forged = client.post(reverse("proposals:transition", args=[pending.pk, "approve"]))
+    forged = client.post(reverse("proposals:transition", args=[pending.pk, "approve"]), CONFIRMED)
     assert forged.status_code in (403, 404)
     pending.refresh_from_db()
     assert pending.status == Proposal.Status.PENDING_APPROVAL
@@ -188,7 +190,9 @@ def test_the_officer_screens_a_submitted_proposal(client, world):
     assert "初審通過" in body
     assert "初審不通過" in body
 
-    response = client.post(reverse("proposals:transition", args=[proposal.pk, "fail_screening"]), follow=True)
+    response = client.post(
+        reverse("proposals:transition", args=[proposal.pk, "fail_screening"]), CONFIRMED, follow=True
+    )
     assert "初審未通過須說明理由。" in text(response)
     proposal.refresh_from_db()
     assert proposal.status == Proposal.Status.SUBMITTED
@@ -196,14 +200,18 @@ def test_the_officer_screens_a_submitted_proposal(client, world):
     # A clerk of the agency cannot screen (no button; a forged POST is refused).
     client.force_login(world.clerk)
     assert "初審通過" not in text(client.get(detail))
-    forged = client.post(reverse("proposals:transition", args=[proposal.pk, "pass_screening"]), {"reason": "自己過"})
+    forged = client.post(
+        reverse("proposals:transition", args=[proposal.pk, "pass_screening"]), {"reason": "自己過", **CONFIRMED}
+    )
     assert forged.status_code in (403, 404)
     proposal.refresh_from_db()
     assert proposal.status == Proposal.Status.SUBMITTED
 
     client.force_login(world.officer)
     response = client.post(
-        reverse("proposals:transition", args=[proposal.pk, "pass_screening"]), {"reason": "符合格式"}, follow=True
+        reverse("proposals:transition", args=[proposal.pk, "pass_screening"]),
+        {"reason": "符合格式", **CONFIRMED},
+        follow=True,
     )
     assert "已完成書面初審：通過。" in text(response)
     proposal.refresh_from_db()
@@ -228,7 +236,9 @@ def test_the_round_page_runs_a_transition_and_shows_a_409_as_a_message(client, w
     assert "書面初審" in text(response)
     assert "開始評分" in text(response)
 
-    response = client.post(reverse("proposals:round-transition", args=[world.round.pk, "start_scoring"]), follow=True)
+    response = client.post(
+        reverse("proposals:round-transition", args=[world.round.pk, "start_scoring"]), CONFIRMED, follow=True
+    )
     assert response.status_code == 200
     assert "尚有 1 件提案未完成書面初審。" in text(response)
     world.round.refresh_from_db()
@@ -253,7 +263,9 @@ def test_the_round_page_shows_the_panel_composition_problem(client, world, make_
     services.round_open(round_id=round_.pk, actor=world.officer)
     services.round_close_submissions(round_id=round_.pk, actor=world.officer)
     client.force_login(world.officer)
-    response = client.post(reverse("proposals:round-transition", args=[round_.pk, "start_scoring"]), follow=True)
+    response = client.post(
+        reverse("proposals:round-transition", args=[round_.pk, "start_scoring"]), CONFIRMED, follow=True
+    )
     assert "委員人數 1 人，少於規定的 3 人。" in text(response)
     round_.refresh_from_db()
     assert round_.status == ProposalRound.Status.SCREENING
@@ -361,7 +373,9 @@ def test_the_preview_then_finalising_and_forwarding_to_an_agency_that_answers(cl
     assert "77.00" in body
     assert "優等" in body
 
-    response = client.post(reverse("proposals:round-transition", args=[world.round.pk, "finalise"]), follow=True)
+    response = client.post(
+        reverse("proposals:round-transition", args=[world.round.pk, "finalise"]), CONFIRMED, follow=True
+    )
     assert "已確定評定結果。" in text(response)
     proposal.refresh_from_db()
     assert (proposal.status, proposal.grade, proposal.rank) == (Proposal.Status.GRADED, "excellent", 1)
