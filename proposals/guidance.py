@@ -199,10 +199,10 @@ def round_next_step(round_: ProposalRound, counts: dict[str, int], *, can_run: b
     if round_.status == R.GRADING:
         if round_.finalised_at is None:
             if ties:
-                return _("評分已結束：有 %(n)d 組跨越名額界線的同分，須由審查會召集人排序後才能確定結果。") % {
+                return _("評分已結束：有 %(n)d 組跨越名額界線的同分，須由審查會召集人排序後才能核定結果。") % {
                     "n": ties
                 }
-            return _("評分已結束：請檢視結果預覽，再確定結果。")
+            return _("評分已結束：請檢視結果預覽，再核定結果。")
         return _("結果已確定，待研考會公布。")
     if round_.status == R.PUBLISHED:
         waiting = counts[P.GRADED]

@@ -340,7 +340,7 @@ ROUND_ACTIONS = ActionTable(
     ),
     _round_action(
         "finalise",
-        gettext_lazy("確定結果"),
+        gettext_lazy("核定結果"),
         gettext_lazy("已確定評定結果。"),
         services.round_finalise,
         confirm=guidance.confirm_finalise,
@@ -424,6 +424,7 @@ class RoundDetailView(LoginRequiredMixin, View):
             ],
             "forward_grades": [dict(Grade.choices).get(g, g) for g in round_.forward_grades],
             "export_url": reverse("api:proposal-round-detail", args=[round_.pk]) + "export/",
+            "history": transition_history(round_),
         }
         return render(request, self.template_name, context)
 
