@@ -39,6 +39,10 @@ class DeadlineSource:
     still_open: Callable[[Collection[int]], Collection[int]]
     # Open items the user is responsible for (我的待辦); None when the source has no per-user view.
     for_user: Callable[[object], Iterable[DueItem]] | None = field(default=None)
+    # The source's own reminder wording, for an item that is no deadline to meet (a lag alert): used instead of the
+    # generic "due on ..." text while its rules keep the generic default (an admin's own text always wins).
+    subject_template: str = ""
+    body_template: str = ""
 
 
 _sources: dict[str, DeadlineSource] = {}

@@ -20,7 +20,7 @@ from workflow_site.roc_calendar.calendar import WorkingCalendar
 from workflow_site.site_url import site_url
 
 from .. import registry
-from ..models import Channel, Notification, ReminderRule
+from ..models import DEFAULT_BODY, DEFAULT_SUBJECT, Channel, Notification, ReminderRule
 from .common import OPEN_STATES, setting
 
 logger = logging.getLogger(__name__)
@@ -72,16 +72,25 @@ def _load_people(recipient_ids: set[int], agency_ids: set[int], today: datetime.
     return _People(users, substitutes, heads_by_agency, supervisors)
 
 
+GENERIC_TEMPLATES = {"subject_template": DEFAULT_SUBJECT, "body_template": DEFAULT_BODY}
+
+
 class _Renderer:
     """Compiles each rule's templates once per scan; plain text, so no HTML escaping."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[int, str], Template] = {}
 
-    def render(self, rule: ReminderRule, name: str, context: dict) -> str:
+    def render(
+        self, rule: ReminderRule, name: str, context: dict, source: registry.DeadlineSource | None = None
+    ) -> str:
         key = (rule.pk, name)
         if key not in self._cache:
-            self._cache[key] = Template("{% load roc %}" + getattr(rule, name))
+            text = getattr(rule, name)
+            own = getattr(source, name, "") if source is not None else ""
+            if own and text.strip() == GENERIC_TEMPLATES.get(name, "").strip():
+                text = own
+            self._cache[key] = Template("{% load roc %}" + text)
         return self._cache[key].render(Context(context, autoescape=False)).strip()
 
 
@@ -226,8 +235,10 @@ class _Scan:
             "assignees": "、".join(_display(people.users.get(pk)) for pk in item.recipient_ids if pk in people.users),
         }
         reminder = purpose == Notification.Purpose.REMINDER
-        subject = self.renderer.render(rule, "subject_template" if reminder else "escalation_subject_template", context)
-        body = self.renderer.render(rule, "body_template" if reminder else "escalation_body_template", context)
+        subject = self.renderer.render(
+            rule, "subject_template" if reminder else "escalation_subject_template", context, source
+        )
+        body = self.renderer.render(rule, "body_template" if reminder else "escalation_body_template", context, source)
         rows = []
         for channel in channels:
             existing.add((recipient, item.object_id, rule.pk, purpose, offset, item.due_date, channel))

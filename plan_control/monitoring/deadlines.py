@@ -162,12 +162,33 @@ def lag_alert(start, end):
     qs = ProgressReport.objects.filter(
         reached, status__in=COUNTED, lagging=True, submitted_at__date__range=(start, end)
     )
-    return _items(
-        qs,
-        _heads,
-        lambda r: timezone.localdate(r.submitted_at),
-        lambda r: f"連續 {r.consecutive_lagging} 個月落後：{_title(r)}",
+    return _items(qs, _heads, lambda r: timezone.localdate(r.submitted_at), _lag_title)
+
+
+def _points(value) -> str:
+    """12.50 -> "12.5", 18.00 -> "18": percentage points as people write them."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _lag_title(r) -> str:
+    return (
+        f"計畫進度落後 {_points(r.lag_points)} 個百分點（連續 {r.consecutive_lagging} 個月落後）："
+        f"{r.plan.code} {r.plan.title}（{r.year}年{r.month}月進度）"
     )
+
+
+# A lag alert is news about a plan, not a deadline to meet: its own wording (the rule's admin text still wins).
+LAG_ALERT_SUBJECT = "【落後警示】{{ title }}"
+LAG_ALERT_BODY = """{{ recipient }} 您好：
+
+{% if on_behalf_of %}您目前代理 {{ on_behalf_of }} 的職務。
+{% endif %}貴機關列管計畫已達落後警示標準：{{ title }}。
+請督促承辦單位檢討落後原因、落實因應對策，並於下月月報說明改善情形。
+
+月報內容：{{ url }}
+
+研考會工作流程系統（本信由系統自動寄發，請勿直接回覆）
+"""
 
 
 def lag_alert_open(ids):
@@ -178,5 +199,14 @@ SOURCES = [
     DeadlineSource(REPORT_DUE, "月進度填報期限", ProgressReport, report_due, report_due_open, report_due_for_user),
     DeadlineSource(RETURNED, "退回月報修正", ProgressReport, returned, returned_open, returned_for_user),
     DeadlineSource(ACCEPTANCE, "月報待審核", ProgressReport, acceptance, acceptance_open, acceptance_for_user),
-    DeadlineSource(LAG_ALERT, "計畫連續落後", ProgressReport, lag_alert, lag_alert_open, None),
+    DeadlineSource(
+        LAG_ALERT,
+        "列管計畫落後警示",
+        ProgressReport,
+        lag_alert,
+        lag_alert_open,
+        None,
+        subject_template=LAG_ALERT_SUBJECT,
+        body_template=LAG_ALERT_BODY,
+    ),
 ]

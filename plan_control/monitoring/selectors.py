@@ -204,3 +204,21 @@ def lagging_share_by_month(*, year: int) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def report_filled_in_by(report: ProgressReport) -> tuple[int, ...]:
+    """Who filled in and submitted `report` last: the clerk (and, when a substitute submitted, the colleague they
+    stood in for); () when it was never submitted. One query."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from workflow_site.models import TransitionLog
+
+    row = (
+        TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(ProgressReport), object_id=report.pk, transition="submit"
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("actor_id", "acting_for_id")
+        .first()
+    )
+    return tuple(pk for pk in row or () if pk is not None)

@@ -15,10 +15,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Agency
+from accounts.roles import Role
+from accounts.selectors import users_by_agency
+from workflow_site import notices
 from workflow_site.bulk import copy_rows
 from workflow_site.errors import Conflict, NotFound, TransitionNotAllowed
 from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import WorkingCalendar
+from workflow_site.roc_calendar.roc import format_roc_date
 from workflow_site.transitions import apply_transition
 
 from ..models import ControlledPlan, ProgressReport, planned_progress_problem
@@ -364,4 +368,26 @@ def report_return(*, actor, report_id: int, reason: str) -> ProgressReport:
         update_fields=["return_reason"],
     )
     tally_refresh(year=report.year, agency_ids=[report.plan.agency_id], months=[report.month])
+    _notify_returned(report, reason)
     return report
+
+
+def _notify_returned(report: ProgressReport, reason: str) -> None:
+    """The clerk who filled the report in hears at once that it came back, and why (the reminders of the returned
+    report's deadline go to every clerk of the agency later); the agency's clerks when nobody is on record."""
+    recipients = selectors.report_filled_in_by(report) or users_by_agency({report.agency_id}, Role.AGENCY_CLERK).get(
+        report.agency_id, ()
+    )
+    facts = {"code": report.plan.code, "title": report.plan.title, "year": report.year, "month": report.month}
+    notices.send(
+        recipient_ids=recipients,
+        subject=_("【月報退回】%(code)s %(title)s %(year)d年%(month)d月月報請修正") % facts,
+        body=_(
+            "研考會已退回「%(title)s」%(year)d年%(month)d月的進度月報，請依退回理由修正後重新送出"
+            "（填報期限：%(due)s）。\n退回理由："
+        )
+        % {**facts, "due": format_roc_date(report.due_date)}
+        + reason,
+        item=report,
+        url=f"/plan-control/reports/{report.pk}/",
+    )

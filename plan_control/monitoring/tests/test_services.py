@@ -285,8 +285,8 @@ def test_a_rejected_import_reads_row_by_row_as_a_validation_error(world):
     with pytest.raises(ValidationError) as excinfo:
         services.plans_import(actor=officer, year=YEAR, upload=upload)
     assert excinfo.value.rows == [
-        {"row": 2, "message": "計畫編號 P001 已存在於本年度"},
-        {"row": 3, "message": "未知的機關代碼 NOPE"},
+        {"row": 2, "column": "code", "message": "計畫編號 P001 已存在於本年度"},
+        {"row": 3, "column": "agency_code", "message": "未知的機關代碼 NOPE"},
     ]
     assert excinfo.value.message_dict == {
         "errors": ["第 2 列：計畫編號 P001 已存在於本年度", "第 3 列：未知的機關代碼 NOPE"]
