@@ -24,6 +24,14 @@ PASSWORD = "Light-rail-2026-study"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
+def confirm_and_see(page, button: str, question: str, message: str) -> None:
+    """Press an irreversible action's button, read what it will do, confirm, and see `message`."""
+    page.get_by_role("button", name=button, exact=True).click()
+    expect(page.locator("[data-confirm-question]")).to_contain_text(question)
+    page.get_by_role("button", name=f"確定{button}", exact=True).click()
+    expect(page.get_by_role("status").get_by_text(message)).to_be_visible()
+
+
 def test_a_student_from_registering_to_the_accepted_final_thesis(page, live_server, tmp_path):
     officer = UserFactory(username="rdec.officer", roles=[Role.RDEC_OFFICER], agency=AgencyFactory(name="研考會"))
     call = make_call(officer)
@@ -68,6 +76,7 @@ def test_a_student_from_registering_to_the_accepted_final_thesis(page, live_serv
     expect(page.get_by_role("link", name="研究計畫.pdf")).to_be_visible()
     click_and_see(page, "送出申請", "已送出申請，研考會將進行資格審查。")
     expect(page.locator("[data-status]")).to_have_text("已送出")
+    expect(page.locator("[data-next-step]")).to_contain_text("待資格審查")
     application = ThesisApplication.objects.get(title=TITLE)
     assert application.applicant.username == "yijun.chen" and application.university == "國立中山大學"
 
@@ -75,7 +84,10 @@ def test_a_student_from_registering_to_the_accepted_final_thesis(page, live_serv
     sign_in_to(page, live_server, f"/theses/{application.pk}/", "rdec.officer")
     click_and_see(page, "資格符合", "已完成資格審查：符合。")
     page.goto(f"{live_server.url}{call_path}")
-    click_and_see(page, "截止收件並開始審查", "已截止收件，委員開始評分。")
+    confirm_and_see(
+        page, "截止收件並開始審查", "1 件資格符合的申請將交由各類別審查委員評分", "已截止收件，委員開始評分。"
+    )
+    expect(page.locator("[data-next-step]")).to_contain_text("委員評分中")
     application.refresh_from_db()
     assert application.status == ThesisApplication.Status.IN_REVIEW
     panel_id = call.tracks.get(kind="subsidy", degree="master").panel_id
@@ -101,18 +113,20 @@ def test_a_student_from_registering_to_the_accepted_final_thesis(page, live_serv
 
     # RDEC decides: the application is approved with the track's amount, shown in the call's results.
     sign_in_to(page, live_server, call_path, "rdec.officer")
-    click_and_see(page, "確定結果", "已確定獎補助名單。")
-    expect(page.get_by_role("row").filter(has_text=TITLE)).to_contain_text("30,000")
+    confirm_and_see(page, "核定結果", "金額合計至多 3萬元", "已確定獎補助名單。")
+    expect(page.get_by_role("row").filter(has_text=TITLE)).to_contain_text("3萬元")
     application.refresh_from_db()
     assert (application.status, application.amount) == (ThesisApplication.Status.APPROVED, 30000)
 
     # The student sees the result and hands in the final thesis; RDEC accepts it.
     sign_in_to(page, live_server, f"/theses/{application.pk}/", "yijun.chen", PASSWORD)
     expect(page.locator("[data-status]")).to_have_text("獲補助／獲獎")
+    expect(page.locator("[data-amount]")).to_have_text("3萬元")
+    expect(page.locator("[data-next-step]")).to_contain_text("請於 民國116年6月30日 前繳交論文完稿")
     page.get_by_label("論文完稿").set_input_files(str(final))
     click_and_see(page, "繳交論文完稿", "已繳交論文完稿，待研考會驗收。")
     sign_in_to(page, live_server, f"/theses/{application.pk}/", "rdec.officer")
-    click_and_see(page, "驗收完稿", "已驗收論文完稿。")
+    confirm_and_see(page, "驗收完稿", "驗收後即可撥付補助 3萬元", "已驗收論文完稿。")
     expect(page.locator("[data-status]")).to_have_text("完稿已驗收")
     application.refresh_from_db()
     assert application.status == ThesisApplication.Status.ACCEPTED

@@ -28,7 +28,7 @@ from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.selectors import transition_history
 from workflow_site.views import run_service
 
-from . import selectors, services
+from . import guidance, selectors, services
 from .forms import ApplicationFilterForm, DocumentForm, FinalForm, NewApplicationForm, ProfileForm
 from .models import ThesisApplication, ThesisCall, ThesisDocument
 
@@ -200,6 +200,7 @@ APPLICATION_ACTIONS = ActionTable(
         ),
         reason="required",
         style="mdc-button--outlined",
+        confirm=guidance.confirm_refuse_eligibility,
     ),
     Action(
         "return_for_documents",
@@ -214,6 +215,7 @@ APPLICATION_ACTIONS = ActionTable(
         gettext_lazy("驗收完稿"),
         gettext_lazy("已驗收論文完稿。"),
         lambda pk, user, data: services.application_accept_final(actor=user, application_id=pk),
+        confirm=guidance.confirm_accept_final,
     ),
     Action(
         "cancel",
@@ -224,6 +226,7 @@ APPLICATION_ACTIONS = ActionTable(
         ),
         reason="required",
         style="mdc-button--outlined",
+        confirm=guidance.confirm_cancel,
     ),
     Action(
         "forward",
@@ -238,6 +241,7 @@ APPLICATION_ACTIONS = ActionTable(
         gettext_lazy("結案"),
         gettext_lazy("已結案。"),
         lambda pk, user, data: services.application_close(actor=user, application_id=pk),
+        confirm=guidance.confirm_close_application,
     ),
     Action(
         "withdraw",
@@ -248,6 +252,7 @@ APPLICATION_ACTIONS = ActionTable(
         ),
         reason="optional",
         style="mdc-button--outlined",
+        confirm=guidance.confirm_withdraw,
     ),
 )
 
@@ -276,6 +281,7 @@ class ApplicationDetailView(LoginRequiredMixin, View):
             "adoptions": list(application.adoptions.select_related("agency")) if is_rdec_staff(request.user) else [],
             "document_form": DocumentForm() if editable else None,
             "final_form": FinalForm() if final_due else None,
+            "next_step": guidance.application_next_step(application) if shows_applicant else "",
         }
         return render(request, self.template_name, context)
 
@@ -348,8 +354,8 @@ class DocumentDownloadView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------- calls (RDEC)
 
 
-def _call_action(name: str, label, done, service) -> Action:
-    return Action(name, label, done, lambda pk, user, data: service(call_id=pk, actor=user))
+def _call_action(name: str, label, done, service, **options) -> Action:
+    return Action(name, label, done, lambda pk, user, data: service(call_id=pk, actor=user), **options)
 
 
 CALL_ACTIONS = ActionTable(
@@ -359,9 +365,22 @@ CALL_ACTIONS = ActionTable(
         gettext_lazy("截止收件並開始審查"),
         gettext_lazy("已截止收件，委員開始評分。"),
         services.call_start_review,
+        confirm=guidance.confirm_start_review,
     ),
-    _call_action("decide", gettext_lazy("確定結果"), gettext_lazy("已確定獎補助名單。"), services.call_decide),
-    _call_action("close", gettext_lazy("結案"), gettext_lazy("本年度已結案。"), services.call_close),
+    _call_action(
+        "decide",
+        gettext_lazy("核定結果"),
+        gettext_lazy("已確定獎補助名單。"),
+        services.call_decide,
+        confirm=guidance.confirm_decide,
+    ),
+    _call_action(
+        "close",
+        gettext_lazy("結案"),
+        gettext_lazy("本年度已結案。"),
+        services.call_close,
+        confirm=guidance.confirm_close_call,
+    ),
 )
 
 
@@ -388,6 +407,7 @@ class CallDetailView(LoginRequiredMixin, View):
             "counts": selectors.status_counts(call=call),
             "actions": CALL_ACTIONS.for_object(call, request.user),
             "results": selectors.call_results(call=call) if call.decided_at else [],
+            "next_step": guidance.call_next_step(call, can_run=request.user.has_perm("theses.run_call")),
         }
         return render(request, self.template_name, context)
 

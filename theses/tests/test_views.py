@@ -15,6 +15,7 @@ from theses.tests.factories import make_applicant, make_call, pdf, score_everyth
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 12, 4, 2, 0, tzinfo=datetime.UTC)
+CONFIRMED = {"confirmed": "1"}  # the 確定 button of an irreversible action's question page
 
 
 @pytest.fixture(autouse=True)
@@ -83,10 +84,16 @@ def test_rdec_screens_runs_the_call_and_sees_results(client, call, officer):
     assert "資格符合" in page and "退回補件" in page
     for app in apps:
         client.post(f"/theses/{app.pk}/transitions/accept_eligibility/")
-    response = client.post(f"/theses/calls/{call.pk}/transitions/start_review/", follow=True)
-    assert "已截止收件，委員開始評分。" in response.content.decode()
+    # Irreversible: each asks first, saying what will happen (from the data), and runs once confirmed.
+    question = client.post(f"/theses/calls/{call.pk}/transitions/start_review/").content.decode()
+    assert "申請截止日 民國115年12月31日 還沒到" in question
+    assert "2 件資格符合的申請將交由各類別審查委員評分" in question
+    response = client.post(f"/theses/calls/{call.pk}/transitions/start_review/", CONFIRMED, follow=True)
+    assert response.content.decode().count("已截止收件，委員開始評分。") == 1
     score_everything(call, {apps[0].pk: 95, apps[1].pk: 30})
-    response = client.post(f"/theses/calls/{call.pk}/transitions/decide/", follow=True)
+    question = client.post(f"/theses/calls/{call.pk}/transitions/decide/").content.decode()
+    assert "至多 2 件獲補助或獲獎，金額合計至多 6萬元" in question
+    response = client.post(f"/theses/calls/{call.pk}/transitions/decide/", CONFIRMED, follow=True)
     page = response.content.decode()
     assert "已確定獎補助名單。" in page and "data-results" in page
     assert "獲補助／獲獎" in page and "未獲選" in page
@@ -171,3 +178,56 @@ def test_a_supervisor_deciding_while_panels_score_is_told_to_wait_for_the_office
     with pytest.raises(services.TransitionNotAllowed) as error:
         services.call_decide(call_id=call.pk, actor=make_user(Role.RDEC_SUPERVISOR))
     assert error.value.code == "scoring_open"
+
+
+def test_each_page_says_what_comes_next_and_amounts_read_in_wan(client, call, officer):
+    student = make_applicant("next")
+    application = sent_application(call, student)
+    detail = f"/theses/{application.pk}/"
+    client.force_login(student)
+    assert "已送研考會，待資格審查" in client.get(detail).content.decode()
+    client.force_login(officer)
+    page = client.get(f"/theses/calls/{call.pk}/").content.decode()
+    assert "尚有 1 件待資格審查，完成後才能截止收件並開始審查。" in page
+    assert "3萬元" in page and "5萬元" in page  # the tracks' amounts
+    services.application_screen(actor=officer, application_id=application.pk, eligible=True)
+    services.call_start_review(call_id=call.pk, actor=officer)
+    assert "委員評分中：0／3 份評分表已送出" in client.get(f"/theses/calls/{call.pk}/").content.decode()
+    score_everything(call, {application.pk: 90})
+    services.call_decide(call_id=call.pk, actor=officer)
+    client.force_login(student)
+    page = client.get(detail).content.decode()
+    assert "獲補助 3萬元：請於 民國116年6月30日 前繳交論文完稿" in page
+    assert "<dd data-amount>3萬元</dd>" in page
+
+
+def test_cancelling_a_subsidy_asks_first_with_its_amount_and_keeps_the_reason(client, call, officer):
+    student = make_applicant("cancel")
+    application = sent_application(call, student)
+    services.application_screen(actor=officer, application_id=application.pk, eligible=True)
+    services.call_start_review(call_id=call.pk, actor=officer)
+    score_everything(call, {application.pk: 90})
+    services.call_decide(call_id=call.pk, actor=officer)
+    client.force_login(officer)
+    url = f"/theses/{application.pk}/transitions/cancel/"
+    page = client.post(url, {"reason": "未依規定繳交完稿"}).content.decode()
+    assert "將撤銷「高雄輕軌轉乘行為研究」的補助 3萬元" in page and "此動作完成後不能復原。" in page
+    assert "未依規定繳交完稿</textarea>" in page
+    application.refresh_from_db()
+    assert application.status == ThesisApplication.Status.APPROVED
+    response = client.post(url, {"reason": "未依規定繳交完稿", **CONFIRMED}, follow=True)
+    assert response.content.decode().count("已撤銷補助。") == 1
+    application.refresh_from_db()
+    assert application.status == ThesisApplication.Status.CANCELLED
+
+
+def test_an_applicant_withdrawing_is_asked_first(client, call):
+    student = make_applicant("withdraw")
+    application = sent_application(call, student)
+    client.force_login(student)
+    url = f"/theses/{application.pk}/transitions/withdraw/"
+    page = client.post(url).content.decode()
+    assert "撤回後這份申請不能再送出。申請截止日 民國115年12月31日 前可以重新申請。" in page
+    client.post(url, CONFIRMED)
+    application.refresh_from_db()
+    assert application.status == ThesisApplication.Status.WITHDRAWN
