@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Agency, User
 from accounts.roles import Role
+from workflow_site.forms import MoneyField
 
 from ..models import BudgetCycle, BudgetRequest
 from ..models.budget import MAX_AMOUNT, SOURCES, Source
@@ -17,30 +18,15 @@ DOCUMENT_HELP = _("計畫書：ODT、DOCX 或 PDF（依檔案內容判斷），2
 PHOTO_HELP = _("JPEG 或 PNG（依檔案內容判斷），10 MB 以內。")
 
 
-def _amount(label, *, required: bool = False) -> forms.IntegerField:
-    """NT$ as an integer (the service names the range); typed with or without thousands separators."""
-    return AmountField(label=label, required=required, min_value=0, max_value=MAX_AMOUNT)
+def _amount(label, *, required: bool = False) -> MoneyField:
+    """NT$ as an integer (the service names the range): typed with or without separators, read out in 億/萬 beside
+    the box as it is typed."""
+    return MoneyField(label=label, required=required, min_value=0, max_value=MAX_AMOUNT)
 
 
 def _digits(value: str, most: int) -> bool:
     """ASCII digits only (str.isdigit also takes "²"), at most `most` of them: the services check the range."""
     return value.isascii() and value.isdecimal() and len(value) <= most
-
-
-class AmountField(forms.IntegerField):
-    """An integer of NT$ that may be typed as "60,000,000" (a text box: a number box refuses the separators)."""
-
-    widget = forms.TextInput
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = value.replace(",", "").replace("，", "").strip()
-        return super().to_python(value)
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "numeric", "autocomplete": "off"})
-        return attrs
 
 
 class AmountsMixin:

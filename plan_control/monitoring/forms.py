@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Agency
+from workflow_site.forms import MoneyField
 
 from ..models import ProgressReport
 from .services import REPORT_FIELDS
@@ -46,6 +47,13 @@ class ReportForm(forms.ModelForm):
     """The figures an agency reports (services.REPORT_FIELDS); `.save()` is never called: the view calls the
     services, whose errors land on these fields."""
 
+    budget_executed = MoneyField(
+        label=_("預算執行數（新臺幣元）"),
+        required=False,
+        max_value=2**63 - 1,
+        help_text=_("累計至本月底的預算執行數（新臺幣元），可含千分位逗號。"),
+    )
+
     class Meta:
         model = ProgressReport
         fields = REPORT_FIELDS
@@ -56,7 +64,6 @@ class ReportForm(forms.ModelForm):
         }
         help_texts = {
             "actual_percent": _("累計至本月底的實際進度，0 至 100。"),
-            "budget_executed": _("累計至本月底的預算執行數（新臺幣元）。"),
             "lag_reason": _("進度落後達門檻或低於上月時必填。"),
         }
 

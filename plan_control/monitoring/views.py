@@ -288,9 +288,6 @@ class ReportDetailView(LoginRequiredMixin, View):
             "return_form": return_form or ReturnForm(),
             "history": transition_history(report),
             "light": _report_light(report),
-            # NT$ grouped by thousands: zh-Hant's number format groups no digits.
-            "budget": _ntd(report.plan.budget),
-            "budget_executed": _ntd(report.budget_executed),
         }
         return render(self.request, self.template_name, context)
 
@@ -322,10 +319,6 @@ class ReportDetailView(LoginRequiredMixin, View):
                 messages.error(request, _("已儲存，但月報尚未送出：請依欄位說明修正。"))
                 return self._render(self._report(pk), form)
         return HttpResponseRedirect(reverse("plan_control:report", args=[pk]))
-
-
-def _ntd(amount: int | None) -> str:
-    return "" if amount is None else _("新臺幣 %(n)s 元") % {"n": f"{amount:,}"}
 
 
 def _report_light(report: ProgressReport) -> dict:

@@ -239,7 +239,7 @@ def test_a_whole_cycle_by_the_people_who_do_it(api, world):
     refused = api(w.officer, "post", f"{road_url}decide/", {"decision": "approved"})
     assert refused.status_code == 400
     assert list(refused.json()) == ["amounts"]
-    assert "PWB局公務預算核定總額將達 7 億元，超過額度 5 億元" in refused.json()["amounts"][0]
+    assert "PWB局公務預算核定總額將達 7億元，超過額度 5億元" in refused.json()["amounts"][0]
     override = {"decision": "approved", "override_reason": "重大建設優先"}
     assert api(w.officer, "post", f"{road_url}decide/", override).status_code == 403
     assert saved() == before
@@ -377,10 +377,10 @@ def test_under_the_threshold_the_threshold_is_named(api, world, cycle):
     small = request_body(cycle.pk, amounts={"public": 3000 * WAN}, total=3000 * WAN)
     response = api(world.clerk, "post", REQUESTS, small)
     assert response.status_code == 400
-    assert response.json() == {"total": ["新興計畫總經費須達 5,000 萬元以上（本案 3,000 萬元）。"]}
+    assert response.json() == {"total": ["新興計畫總經費須達 5,000萬元以上（本案 3,000萬元）。"]}
     continuing = request_body(cycle.pk, kind="continuing", amounts={"fund": 900 * WAN}, total=900 * WAN)
     response = api(world.clerk, "post", REQUESTS, continuing)
-    assert response.json() == {"total": ["延續性計畫年度經費須達 1,000 萬元以上（本案 900 萬元）。"]}
+    assert response.json() == {"total": ["延續性計畫年度經費須達 1,000萬元以上（本案 900萬元）。"]}
     assert saved() == before
 
 
@@ -443,7 +443,7 @@ def test_above_the_cycle_ceiling_without_override_is_refused_naming_it(api, worl
     response = api(world.supervisor, "post", f"{REQUESTS}{request.pk}/decide/", {"decision": "approved"})
     assert response.status_code == 400
     assert response.json() == {
-        "amounts": ["本年度公務預算核定總額將達 6,000 萬元，超過額度 5,000 萬元，須由研考會主管填寫理由核可。"]
+        "amounts": ["本年度公務預算核定總額將達 6,000萬元，超過額度 5,000萬元，須由研考會主管填寫理由核可。"]
     }
     blank = {"decision": "approved", "override_reason": "   "}
     assert api(world.supervisor, "post", f"{REQUESTS}{request.pk}/decide/", blank).status_code == 400

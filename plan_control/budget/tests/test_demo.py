@@ -55,7 +55,7 @@ def test_fiscal_108_has_the_reported_totals_and_this_years_cycle_collects(fund_a
     lines = demo.seed()
 
     assert lines[0].startswith(
-        "108年度先期作業：申請 96 件共 315.5 億元，核定公務預算 91.64 億元、基金預算 18.47 億元；"
+        "108年度先期作業：申請 96 件共 315億5,000萬元，核定公務預算 91億6,400萬元、基金預算 18億4,700萬元；"
         "初審會議 24 場、實地訪查 3 次；列管計畫 "
     )
     cycle = BudgetCycle.objects.get(fiscal_year=108)

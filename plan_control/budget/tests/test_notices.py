@@ -86,7 +86,7 @@ def test_a_decision_tells_the_agencys_clerks_and_heads(world, cycle):
         (w.head.pk, subject),
     }
     assert decided.first().body.split("\n\n")[1] == (
-        "PWB局的116年度先期作業計畫申請「東西向快速道路」綜合平衡結果為「核減」，核定金額 6,000 萬元。說明：分年編列"
+        "PWB局的116年度先期作業計畫申請「東西向快速道路」綜合平衡結果為「核減」，核定金額 6,000萬元。說明：分年編列"
     )
 
 

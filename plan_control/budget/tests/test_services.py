@@ -241,10 +241,10 @@ def test_bad_update_saves_nothing(world, cycle):
 def test_plans_under_the_threshold_are_refused_with_the_threshold_named(world, cycle):
     with pytest.raises(ValidationError) as error:
         draft(world.clerk, cycle, public=3000 * WAN)
-    assert error.value.message_dict == {"total": ["新興計畫總經費須達 5,000 萬元以上（本案 3,000 萬元）。"]}
+    assert error.value.message_dict == {"total": ["新興計畫總經費須達 5,000萬元以上（本案 3,000萬元）。"]}
     with pytest.raises(ValidationError) as error:
         draft(world.clerk, cycle, kind="continuing", public=800 * WAN)
-    assert error.value.message_dict == {"total": ["延續性計畫年度經費須達 1,000 萬元以上（本案 800 萬元）。"]}
+    assert error.value.message_dict == {"total": ["延續性計畫年度經費須達 1,000萬元以上（本案 800萬元）。"]}
     assert not BudgetRequest.objects.exists()
     # A new medium-term plan counts all its years: 2,000 萬 this year of 6,000 萬 in total.
     request = draft(
@@ -455,7 +455,7 @@ def test_approving_over_a_ceiling_needs_a_supervisors_override(world, balancing)
     with pytest.raises(ValidationError) as error:
         services.request_decide(actor=world.officer, request_id=b.second.pk, decision="approved")
     assert error.value.message_dict == {
-        "amounts": ["PWB局公務預算核定總額將達 7,000 萬元，超過額度 5,000 萬元，須由研考會主管填寫理由核可。"]
+        "amounts": ["PWB局公務預算核定總額將達 7,000萬元，超過額度 5,000萬元，須由研考會主管填寫理由核可。"]
     }
     assert reload(b.second).status == S.RECOMMENDED and reload(b.second).approved_public is None
     assert not AmountLedger.objects.filter(request=b.second, field__startswith="approved").exists()
@@ -478,7 +478,7 @@ def test_approving_over_a_ceiling_needs_a_supervisors_override(world, balancing)
     with pytest.raises(ValidationError) as error:
         services.request_decide(actor=world.officer, request_id=b.third.pk, decision="approved")
     assert error.value.message_dict["amounts"] == [
-        "本年度公務預算核定總額將達 1.5 億元，超過額度 1 億元，須由研考會主管填寫理由核可。"
+        "本年度公務預算核定總額將達 1億5,000萬元，超過額度 1億元，須由研考會主管填寫理由核可。"
     ]
     services.request_decide(
         actor=world.officer, request_id=b.third.pk, decision="cut", amounts={"public": 3000 * WAN}, reason="核減"

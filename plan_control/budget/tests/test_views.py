@@ -158,7 +158,7 @@ def reload_cycle(cycle) -> BudgetCycle:
 def test_an_officer_edits_a_cycle_until_it_is_approved(client, world, cycle):
     signed_in(client, world.officer)
     form = page_text(client.get(url("budget-cycle-edit", cycle.pk)))
-    assert 'value="9164000000"' in form and "fiscal_year" not in form
+    assert 'value="9,164,000,000"' in form and "fiscal_year" not in form
     data = {
         "public_ceiling": "9,000,000,000",
         "fund_ceiling": "-1",
@@ -250,7 +250,7 @@ def test_a_request_under_the_threshold_is_refused_on_the_total_keeping_what_was_
     response = client.post(url("budget-request-new"), data)
     page = page_text(response)
     assert response.status_code == 200
-    assert 'data-error="total"' in page and "新興計畫總經費須達 5,000 萬元以上" in page
+    assert 'data-error="total"' in page and "新興計畫總經費須達 5,000萬元以上" in page
     assert 'value="小型改善"' in page and 'value="30000000"' in page
     assert not BudgetRequest.objects.exists()
 
@@ -303,7 +303,7 @@ def test_the_clerk_edits_a_draft_and_the_ledger_shows_the_change(client, world, 
     mine = draft(world.clerk, cycle)
     signed_in(client, world.clerk)
     form = page_text(client.get(url("budget-request-edit", mine.pk)))
-    assert 'value="60000000"' in form
+    assert 'value="60,000,000"' in form
     data = request_form_data(public="80000000", total="80000000", years="117=20,000,000")
     assert client.post(url("budget-request-edit", mine.pk), data).status_code == 302
     mine = reload(mine)
@@ -397,8 +397,8 @@ def test_an_officer_above_the_ceiling_is_refused_with_the_ceiling_named(client, 
     assert url("budget-request-decide", request.pk) in page and "override_reason" not in page
     response = client.post(url("budget-request-decide", request.pk), {"decision": "approved", "public": "60000000"})
     assert response.status_code == 400
-    assert "PWB局公務預算核定總額將達 6,000 萬元，超過額度 4,000 萬元" in page_text(response)
-    assert 'value="60000000"' in page_text(response)
+    assert "PWB局公務預算核定總額將達 6,000萬元，超過額度 4,000萬元" in page_text(response)
+    assert 'value="60,000,000"' in page_text(response)
     assert reload(request).status == S.RECOMMENDED
     # An officer cannot smuggle the override in: the field is not theirs.
     client.post(
@@ -599,8 +599,8 @@ def test_the_board_flags_an_agency_over_its_ceiling_in_words(client, world, cycl
     signed_in(client, world.officer)
     page = page_text(client.get(url("budget-board", cycle.pk)))
     assert "data-agency-over" in page and "超過機關額度：公務預算" in page
-    assert "超過額度 20,000,000 元" in page
-    assert "尚餘 9,104,000,000 元" in page  # the cycle's own public ceiling still holds
+    assert "超過額度 2,000萬元" in page
+    assert "尚餘 91億400萬元" in page  # the cycle's own public ceiling still holds
     assert f'data-request="{request.pk}"' in page
 
 
@@ -638,7 +638,7 @@ def test_the_results_chart_has_a_text_alternative_and_the_table(client, world, c
     signed_in(client, world.officer)
     page = page_text(client.get(url("budget-results", cycle.pk)))
     assert "<svg" in page and 'role="img"' in page and "<desc" in page
-    assert "申請 2 億元" in page and "核定 1 億元" in page
+    assert "申請 2億元" in page and "核定 1億元" in page
     assert "data-chart-table" in page and "200,000,000" in page and "100,000,000" in page
 
 

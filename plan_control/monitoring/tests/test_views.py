@@ -302,7 +302,8 @@ def test_officer_accepts_or_returns_a_submitted_report(client, world):
     a01, a02 = world.report("A01"), world.report("A02")
     html = client.get(reverse("plan_control:report", args=[a01.pk])).content.decode()
     assert "審核通過" in html and "退回" in html and "送出月報" not in html
-    assert "新臺幣 1,000,000 元" in html and "新臺幣 500,000 元" in html
+    # Money reads in 萬/億 with separators: the plan's budget and what it has spent.
+    assert "<dd>100萬元</dd>" in html and "<dd>50萬元</dd>" in html
     response = client.post(reverse("plan_control:report-transition", args=[a01.pk, "accept"]), follow=True)
     assert "已審核通過月報。" in response.content.decode()
     assert ProgressReport.objects.get(pk=a01.pk).status == ProgressReport.Status.ACCEPTED
@@ -383,3 +384,17 @@ def test_admin_pages(client, world, make_user):
 
 def plan_year_pk(world) -> int:
     return selectors.control_year(YEAR).pk
+
+
+def test_the_report_form_takes_money_as_people_type_it(client, world):
+    report = world.report("A03")  # pending: the 工務局 clerk fills it in
+    client.force_login(world.clerk)
+    data = {"actual_percent": "30", "budget_executed": "３５９,５３３,０００", "narrative": "依進度", "save": "1"}
+    response = client.post(reverse("plan_control:report", args=[report.pk]), data)
+    assert response.status_code == 302
+    assert ProgressReport.objects.get(pk=report.pk).budget_executed == 359_533_000
+    html = client.get(reverse("plan_control:report", args=[report.pk])).content.decode()
+    assert "3億5,953萬3,000元" in html
+    data["budget_executed"] = "-5"
+    html = client.post(reverse("plan_control:report", args=[report.pk]), data).content.decode()
+    assert 'data-error="budget_executed"' in html and "金額不可小於 0 元" in html
