@@ -6,8 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
+from accounts.models import User
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory, UserFactory
+from plan_control.appraisal import services as appraisal_services
 from plan_control.models import ControlledPlan, ProgressReport
 from plan_control.monitoring import services
 from tests.browser_steps import sign_in_to
@@ -115,3 +117,46 @@ def test_officer_reads_the_months_board_and_filters_the_lagging_plans(page, live
     page.goto(f"{live_server.url}/plan-control/board/print/?year={YEAR}&month={MONTH}")
     expect(page.get_by_role("heading", name="115年10月列管計畫執行進度分析")).to_be_visible()
     expect(page.get_by_text("用地徵收延宕，地上物拆遷協調中")).to_be_visible()
+
+
+def fits(page) -> tuple[int, int]:
+    return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+
+def test_the_plan_control_pages_fit_a_phone(page, live_server, screenshot_dir):
+    """At 390 px the pages never scroll sideways: wide tables scroll inside their own box."""
+    build_year()
+    appraisal_services.appraisal_round_create(actor=User.objects.get(username="rdec.officer"), year=YEAR)
+    report = ProgressReport.objects.get(plan__code="115-PWB-02", month=MONTH)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_to(page, live_server, f"/plan-control/board/?year={YEAR}&month={MONTH}", "rdec.officer")
+    paths = {
+        "board": f"/plan-control/board/?year={YEAR}&month={MONTH}",
+        "reports": "/plan-control/reports/",
+        "report": f"/plan-control/reports/{report.pk}/",
+        "summaries": f"/plan-control/summaries/?year={YEAR}",
+        "appraisal-rounds": "/plan-control/appraisal/",
+        "appraisal-round-new": "/plan-control/appraisal/new/",
+        "appraisals": f"/plan-control/appraisals/?year={YEAR}",
+        "plans-import": "/plan-control/plans/import/",
+    }
+    for name, path in paths.items():
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("navigation", name="列管計畫")).to_be_visible()
+        page.screenshot(path=str(screenshot_dir / f"phone-{name}.png"), full_page=True)
+        width, inner = fits(page)
+        assert width <= inner, f"{name}: {width} > {inner}"
+    # The import's error table too: a bad file, every problem listed, still within the phone's width.
+    page.goto(f"{live_server.url}/plan-control/plans/import/")
+    bad = PLANS_CSV.replace("115-WRB-01,WRB", "115-WRB-01,NOPE").replace(",45000000,", ",四千五百萬,")
+    page.get_by_label("計畫清單檔案").set_input_files(
+        files=[{"name": "plans.csv", "mimeType": "text/csv", "buffer": bad.encode()}]
+    )
+    page.get_by_label("年度（民國）").fill(str(YEAR + 1))
+    page.get_by_role("button", name="上傳並匯入").click()
+    errors = page.locator("table[data-import-errors] tbody tr")
+    expect(errors).to_have_count(2)
+    expect(errors.first).to_contain_text("agency_code（主辦機關代碼）")
+    page.screenshot(path=str(screenshot_dir / "phone-plans-import-errors.png"), full_page=True)
+    width, inner = fits(page)
+    assert width <= inner, f"import errors: {width} > {inner}"
