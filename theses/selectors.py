@@ -146,3 +146,25 @@ def call_results(*, call: ThesisCall) -> list[ThesisApplication]:
         .select_related("applicant")
         .order_by("kind", "degree", "rank", "pk")
     )
+
+
+def calls_with_rubrics() -> list[ThesisCall]:
+    """Every call, newest first, each with `rubrics` ({kind: criteria as rubric_create takes them}) and `kinds`,
+    to copy into a new call: two queries and one per level of the prefetch."""
+    calls = list(call_details())
+    for call in calls:
+        call.rubrics = {}
+        for track in call.tracks.all():
+            if track.panel is not None and track.kind not in call.rubrics:
+                call.rubrics[track.kind] = [
+                    {
+                        "code": c.code,
+                        "name": c.name,
+                        "weight": c.weight,
+                        "max_score": c.max_score,
+                        "guidance": c.guidance,
+                    }
+                    for c in track.panel.rubric.criteria.all()
+                ]
+        call.kinds = set(call.rubrics)
+    return calls

@@ -27,6 +27,7 @@ urlpatterns = [
     path("<int:pk>/documents/<int:document_id>/", views.DocumentDownloadView.as_view(), name="document"),
     path("<int:pk>/final/", views.FinalUploadView.as_view(), name="final"),
     path("adoptions/<int:pk>/", views.ThesisAdoptionView.as_view(), name="adoption"),
+    path("calls/new/", views.CallCreateView.as_view(), name="call-create"),
     path("calls/<int:pk>/", views.CallDetailView.as_view(), name="call"),
     path("calls/<int:pk>/transitions/<slug:name>/", views.CallTransitionView.as_view(), name="call-transition"),
 ]

@@ -29,8 +29,16 @@ from workflow_site.selectors import transition_history
 from workflow_site.views import run_service
 
 from . import guidance, selectors, services
-from .forms import ApplicationFilterForm, DocumentForm, FinalForm, NewApplicationForm, ProfileForm
-from .models import ThesisApplication, ThesisCall, ThesisDocument
+from .forms import (
+    ApplicationFilterForm,
+    CallForm,
+    CriterionFormSet,
+    DocumentForm,
+    FinalForm,
+    NewApplicationForm,
+    ProfileForm,
+)
+from .models import Kind, ThesisApplication, ThesisCall, ThesisDocument
 
 S = ThesisApplication.Status
 
@@ -75,6 +83,7 @@ class ApplicationListView(LoginRequiredMixin, ListView):
             can_apply=applicant and selectors.open_calls().exists(),
             is_staff=is_rdec_staff(user),
             calls=selectors.call_list() if is_rdec_staff(user) else [],
+            can_create_call=user.has_perm("theses.run_call"),
         )
         return context
 
@@ -388,6 +397,71 @@ def _staff_call(user, pk: int) -> ThesisCall:
     if not is_rdec_staff(user):
         raise DjangoPermissionDenied()
     return get_object_or_404(selectors.call_list(), pk=pk)
+
+
+class CallCreateView(LoginRequiredMixin, View):
+    """新增獎補助年度 (RDEC officers; 403 for anyone else): dates in ROC years, per kind and degree the quota and the
+    amount (MoneyField), the panels' rule and each kind's rubric, copied from an earlier call or typed. What was
+    typed stays on the page when it is refused."""
+
+    template_name = "theses/call_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("theses.run_call"):
+            raise DjangoPermissionDenied(_("只有研考會承辦人可以設定獎補助年度。"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _formsets(self, data=None):
+        return {kind: CriterionFormSet(data, prefix=f"{kind}_criteria") for kind in Kind.values}
+
+    def _render(self, form, formsets):
+        kinds = dict(Kind.choices)
+        context = {"form": form, "rubrics": [(kinds[k], form[f"{k}_rubric_source"], fs) for k, fs in formsets.items()]}
+        return render(self.request, self.template_name, context)
+
+    def get(self, request):
+        calls = selectors.calls_with_rubrics()
+        initial = {}
+        if calls:  # the latest call's tracks, rule and rubrics, as a start
+            latest = calls[0]
+            for track in latest.tracks.all():
+                prefix = f"{track.kind}_{track.degree}"
+                initial.update(
+                    {
+                        f"{prefix}_quota": track.quota,
+                        f"{prefix}_amount": track.amount,
+                        f"{prefix}_min_score": track.min_score,
+                    }
+                )
+            initial.update({f"{kind}_rubric_source": str(latest.pk) for kind in latest.kinds})
+            initial.update(double_blind=latest.double_blind, retention_days=latest.retention_days)
+        return self._render(CallForm(rubric_calls=calls, initial=initial), self._formsets())
+
+    def post(self, request):
+        calls = selectors.calls_with_rubrics()
+        form = CallForm(request.POST, rubric_calls=calls)
+        formsets = self._formsets(request.POST)
+        if not form.is_valid():
+            return self._render(form, formsets)
+        rubrics = {}
+        for kind in form.kinds():
+            source = form.cleaned_data[f"{kind}_rubric_source"]
+            if source:
+                rubrics[kind] = next(c for c in calls if str(c.pk) == source).rubrics[kind]
+            elif formsets[kind].is_valid():
+                rubrics[kind] = formsets[kind].criteria()
+            else:
+                return self._render(form, formsets)
+        settings = form.settings()
+        created = run_service(
+            request,
+            lambda: services.call_create(actor=request.user, rubrics=rubrics, **settings),
+            _("已新增「%(title)s」，請為各類別審查會加入委員後開始受理申請。") % {"title": settings["title"]},
+            form=form,
+        )
+        if not created:
+            return self._render(form, formsets)
+        return HttpResponseRedirect(reverse("theses:call", args=[created.result.pk]))
 
 
 class CallDetailView(LoginRequiredMixin, View):

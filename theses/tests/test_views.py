@@ -231,3 +231,94 @@ def test_an_applicant_withdrawing_is_asked_first(client, call):
     client.post(url, CONFIRMED)
     application.refresh_from_db()
     assert application.status == ThesisApplication.Status.WITHDRAWN
+
+
+def call_form(**overrides) -> dict:
+    data = {
+        "year": "116",
+        "title": "",
+        "application_deadline": "116/03/31",
+        "review_deadline": "116/05/31",
+        "final_due_date": "116/12/31",
+        "double_blind": "on",
+        "retention_days": "365",
+        "min_members": "3",
+        "min_external": "0",
+        "subsidy_master_quota": "5",
+        "subsidy_master_amount": "30,000",
+        "subsidy_master_min_score": "70",
+        "award_doctor_quota": "1",
+        "award_doctor_amount": "５０，０００",
+        "award_doctor_min_score": "75",
+        "subsidy_rubric_source": "",
+        "award_rubric_source": "",
+    }
+    for kind in ("subsidy", "award"):
+        data.update(
+            {
+                f"{kind}_criteria-TOTAL_FORMS": "3",
+                f"{kind}_criteria-INITIAL_FORMS": "0",
+                f"{kind}_criteria-MIN_NUM_FORMS": "0",
+                f"{kind}_criteria-MAX_NUM_FORMS": "20",
+                f"{kind}_criteria-0-name": "與市政之關聯",
+                f"{kind}_criteria-0-weight": "50",
+                f"{kind}_criteria-0-max_score": "100",
+                f"{kind}_criteria-1-name": "研究品質",
+                f"{kind}_criteria-1-weight": "50",
+                f"{kind}_criteria-1-max_score": "100",
+            }
+        )
+    data.update(overrides)
+    return data
+
+
+def test_an_officer_creates_a_call_with_amounts_typed_as_people_write_them(client, officer):
+    from theses.models import ThesisCall
+
+    client.force_login(officer)
+    assert "新增獎補助年度" in client.get("/theses/").content.decode()
+    page = client.get("/theses/calls/new/").content.decode()
+    assert "data-money" in page and "碩士論文撰寫補助每名金額" in page
+
+    refused = client.post("/theses/calls/new/", call_form(subsidy_master_amount="三萬", final_due_date="116/04/01"))
+    body = refused.content.decode()
+    assert refused.status_code == 200
+    assert "請輸入新臺幣金額" in body and 'value="三萬"' in body and 'value="116/03/31"' in body
+    assert not ThesisCall.objects.filter(year=116).exists()
+    body = client.post("/theses/calls/new/", call_form(final_due_date="116/04/01")).content.decode()
+    assert "完稿繳交期限不得早於評分截止日。" in body and 'value="30,000"' in body
+
+    response = client.post("/theses/calls/new/", call_form(), follow=True)
+    created = ThesisCall.objects.get(year=116)
+    assert response.redirect_chain[-1][0] == f"/theses/calls/{created.pk}/"
+    assert response.content.decode().count("已新增「116年度學位論文獎補助」") == 1
+    tracks = {(t.kind, t.degree): (t.quota, t.amount) for t in created.tracks.all()}
+    assert tracks == {("subsidy", "master"): (5, 30000), ("award", "doctor"): (1, 50000)}
+    assert created.application_deadline == datetime.date(2027, 3, 31)
+    assert "3萬元" in response.content.decode() and "5萬元" in response.content.decode()
+
+
+def test_a_new_call_copies_the_latest_calls_rubrics_and_tracks(client, call, officer):
+    from theses.models import ThesisCall
+
+    client.force_login(officer)
+    page = client.get("/theses/calls/new/").content.decode()
+    assert "沿用「115年度學位論文獎補助」的評分表" in page
+    assert 'value="30,000"' in page  # the latest call's amounts, as a start
+    data = call_form(subsidy_rubric_source=str(call.pk), award_rubric_source=str(call.pk))
+    data.update({"subsidy_criteria-0-name": "", "award_criteria-0-weight": "x"})  # ignored: copied
+    assert client.post("/theses/calls/new/", data).status_code == 302
+    created = ThesisCall.objects.get(year=116)
+    copied = [c.name for c in created.tracks.get(kind="subsidy", degree="master").panel.rubric.criteria.all()]
+    assert copied == [c.name for c in call.tracks.get(kind="subsidy", degree="master").panel.rubric.criteria.all()]
+
+
+def test_only_rdec_officers_create_calls(client, make_user):
+    from theses.models import ThesisCall
+
+    for user in (make_applicant("nope"), make_user(Role.AGENCY_CLERK), make_user(Role.REVIEWER, agency=None)):
+        client.force_login(user)
+        assert "新增獎補助年度" not in client.get("/theses/").content.decode()
+        assert client.get("/theses/calls/new/").status_code == 403
+        assert client.post("/theses/calls/new/", call_form()).status_code == 403
+    assert not ThesisCall.objects.exists()
