@@ -190,6 +190,7 @@ def test_each_page_says_what_comes_next_and_amounts_read_in_wan(client, call, of
     page = client.get(f"/theses/calls/{call.pk}/").content.decode()
     assert "尚有 1 件待資格審查，完成後才能截止收件並開始審查。" in page
     assert "3萬元" in page and "5萬元" in page  # the tracks' amounts
+    assert f'href="/reviews/panels/{call.tracks.first().panel_id}/"' in page  # to set up its reviewers
     services.application_screen(actor=officer, application_id=application.pk, eligible=True)
     services.call_start_review(call_id=call.pk, actor=officer)
     assert "委員評分中：0／3 份評分表已送出" in client.get(f"/theses/calls/{call.pk}/").content.decode()
