@@ -132,6 +132,8 @@ def test_the_plan_control_pages_fit_a_phone(page, live_server, screenshot_dir):
     sign_in_to(page, live_server, f"/plan-control/board/?year={YEAR}&month={MONTH}", "rdec.officer")
     paths = {
         "board": f"/plan-control/board/?year={YEAR}&month={MONTH}",
+        "plans": f"/plan-control/plans/?year={YEAR}",
+        "plan": f"/plan-control/plans/{report.plan_id}/",
         "reports": "/plan-control/reports/",
         "report": f"/plan-control/reports/{report.pk}/",
         "summaries": f"/plan-control/summaries/?year={YEAR}",

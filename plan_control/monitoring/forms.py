@@ -85,3 +85,21 @@ class PlanImportForm(forms.Form):
             attrs={"accept": ".ods,.xlsx,.csv,application/vnd.oasis.opendocument.spreadsheet,text/csv"}
         ),
     )
+
+
+class PlanFilterForm(forms.Form):
+    """The plan list's query string: year (ROC), status and agency."""
+
+    year = forms.IntegerField(label=_("年度（民國）"), min_value=1, max_value=999)
+    status = forms.ChoiceField(label=_("狀態"), required=False)
+    agency = forms.ModelChoiceField(
+        label=_("機關"), queryset=Agency.objects.none(), required=False, empty_label=_("全部機關")
+    )
+
+    def __init__(self, *args, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..models import ControlledPlan
+
+        self.fields["status"].choices = [("", _("全部狀態")), *ControlledPlan.Status.choices]
+        self.fields["agency"].queryset = agencies
+        self.fields["year"].widget.attrs.update({"inputmode": "numeric", "size": 4})

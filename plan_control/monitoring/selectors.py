@@ -222,3 +222,17 @@ def report_filled_in_by(report: ProgressReport) -> tuple[int, ...]:
         .first()
     )
     return tuple(pk for pk in row or () if pk is not None)
+
+
+def plan_report_counts(plan: ControlledPlan) -> dict:
+    """What ending a plan leaves behind: its reports still to fill in (pending or returned). One query."""
+    return plan.reports.aggregate(
+        open=Count("pk", filter=Q(status__in=[ProgressReport.Status.PENDING, ProgressReport.Status.RETURNED]))
+    )
+
+
+def registered_count(*, year: int) -> dict:
+    """The year's plans still registered (imported, not started), and their agencies. One query."""
+    return ControlledPlan.objects.filter(year=year, status=ControlledPlan.Status.REGISTERED).aggregate(
+        plans=Count("pk"), agencies=Count("agency", distinct=True)
+    )

@@ -23,7 +23,7 @@ from workflow_site.errors import Conflict, NotFound, TransitionNotAllowed
 from workflow_site.permissions import require
 from workflow_site.roc_calendar.calendar import WorkingCalendar
 from workflow_site.roc_calendar.roc import format_roc_date
-from workflow_site.transitions import apply_transition
+from workflow_site.transitions import apply_bulk_transition, apply_transition
 
 from ..models import ControlledPlan, ProgressReport, planned_progress_problem
 from . import selectors
@@ -166,6 +166,20 @@ def plan_start(*, plan_id: int, actor) -> ControlledPlan:
     apply_transition(plan, "start", actor=actor)
     tally_refresh(year=plan.year, agency_ids=[plan.agency_id])
     return plan
+
+
+@transaction.atomic
+def plans_start_registered(*, year: int, actor) -> int:
+    """registered -> in_execution for every plan of `year` still registered (after the import), at once: one
+    guarded UPDATE with a log row per plan, and the tally of the agencies concerned. Returns how many started."""
+    require(actor, "plan_control.run_control")
+    plans = ControlledPlan.objects.filter(year=year, status=ControlledPlan.Status.REGISTERED)
+    agency_ids = set(plans.values_list("agency_id", flat=True))
+    if not agency_ids:
+        return 0
+    started = apply_bulk_transition(plans, "start", actor=actor)
+    tally_refresh(year=year, agency_ids=agency_ids)
+    return started
 
 
 @transaction.atomic

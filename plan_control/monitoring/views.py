@@ -36,7 +36,7 @@ from ..actions import AskingTransitionPostView
 from ..models import ControlledPlan, ProgressReport
 from . import exports, selectors, services
 from .errors import Code
-from .forms import BoardFilterForm, PlanImportForm, ReportFilterForm, ReportForm, ReturnForm
+from .forms import BoardFilterForm, PlanFilterForm, PlanImportForm, ReportFilterForm, ReportForm, ReturnForm
 
 
 def _year_month(request) -> tuple[int, int]:
@@ -386,7 +386,8 @@ class PlansImportView(LoginRequiredMixin, View):
             _("已匯入 %(n)d 項%(year)d年度列管計畫；開始執行後才會列入每月填報。")
             % {"n": outcome.result, "year": year},
         )
-        return HttpResponseRedirect(f"{reverse('plan_control:plans-import')}?{urlencode({'year': year})}")
+        # On to the year's plans, where the officer starts them.
+        return HttpResponseRedirect(f"{reverse('plan_control:plans')}?{urlencode({'year': year})}")
 
 
 class PlansImportTemplateView(LoginRequiredMixin, View):
@@ -406,3 +407,169 @@ class PlansImportTemplateView(LoginRequiredMixin, View):
         except ValidationFailed as exc:
             return HttpResponseBadRequest(str(exc.message))
         return export.as_response()
+
+
+# ---------------------------------------------------------------- the year's plans
+
+
+class PlanListView(LoginRequiredMixin, ListView):
+    """The year's controlled plans the user may see (RDEC staff: all; an agency: its own), by status and agency, 50 a
+    page, a constant number of queries; RDEC officers start every plan still registered at once (after the import),
+    having been told how many."""
+
+    template_name = "plan_control/plan_list.html"
+    context_object_name = "plans"
+    paginate_by = 50
+
+    def get(self, request, *args, **kwargs):
+        try:
+            self.year = int(request.GET.get("year") or selectors.default_month()[0])
+        except ValueError:
+            self.year = 0
+        if not 1 <= self.year <= 999:
+            return HttpResponseBadRequest(_("請輸入有效的年度。"))
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        user = self.request.user
+        plans = selectors.plan_list(viewer=user).filter(year=self.year)
+        agencies = agency_list().filter(pk__in=selectors.plan_list(viewer=user).filter(year=self.year).values("agency"))
+        data = self.request.GET.copy()
+        data.setdefault("year", str(self.year))
+        self.filter_form = PlanFilterForm(data, agencies=agencies)
+        if self.filter_form.is_valid():
+            if self.filter_form.cleaned_data["status"]:
+                plans = plans.filter(status=self.filter_form.cleaned_data["status"])
+            if self.filter_form.cleaned_data["agency"]:
+                plans = plans.filter(agency=self.filter_form.cleaned_data["agency"])
+        return plans
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        runs = self.request.user.has_perm("plan_control.run_control")
+        context.update(
+            {
+                "year": self.year,
+                "filter_form": self.filter_form,
+                "query": query.urlencode(),
+                "is_rdec": is_rdec_staff(self.request.user),
+                "registered": selectors.registered_count(year=self.year) if runs else None,
+            }
+        )
+        return context
+
+
+def _plan_end_question(verb_done: str):
+    def question(plan: ControlledPlan) -> str:
+        counts = selectors.plan_report_counts(plan)
+        return _(
+            "「%(title)s」將%(verb)s：不再開啟新的月報，尚未填報或退回修正中的 %(open)d 份月報不再催報，"
+            "主辦機關（%(agency)s）不能再填報此計畫。此操作無法復原。"
+        ) % {"title": plan.title, "verb": verb_done, "open": counts["open"], "agency": plan.agency.name}
+
+    return question
+
+
+PLAN_ACTIONS = ActionTable(
+    Action(
+        "start",
+        gettext_lazy("開始執行"),
+        gettext_lazy("計畫已開始執行，每月開啟月報供機關填報。"),
+        lambda pk, user, data: services.plan_start(plan_id=pk, actor=user),
+    ),
+    Action(
+        "complete",
+        gettext_lazy("計畫完成"),
+        gettext_lazy("計畫已列為完成。"),
+        lambda pk, user, data: services.plan_complete(plan_id=pk, actor=user),
+        style="mdc-button--outlined",
+        confirm=_plan_end_question(gettext_lazy("列為已完成")),
+    ),
+    Action(
+        "terminate",
+        gettext_lazy("終止計畫"),
+        gettext_lazy("計畫已終止。"),
+        lambda pk, user, data: services.plan_terminate(plan_id=pk, actor=user, reason=data.get("reason", "")),
+        reason="required",
+        style="mdc-button--outlined",
+        confirm=_plan_end_question(gettext_lazy("終止，並自本年度列管統計中扣除")),
+    ),
+)
+
+
+class PlanDetailView(LoginRequiredMixin, View):
+    """One plan: its figures, planned curve, monthly reports and history; RDEC officers start, complete or end it."""
+
+    template_name = "plan_control/plan.html"
+
+    def get(self, request, pk: int):
+        plan = get_object_or_404(selectors.plan_list(viewer=request.user), pk=pk)
+        reports = {r.month: r for r in plan.reports.order_by("month")}
+        months = [{"month": m, "planned": plan.planned_for(m), "report": reports.get(m)} for m in range(1, 13)]
+        context = {
+            "plan": plan,
+            "months": months,
+            "actions": PLAN_ACTIONS.for_object(plan, request.user),
+            "history": transition_history(plan),
+            "is_rdec": is_rdec_staff(request.user),
+        }
+        return render(request, self.template_name, context)
+
+
+class PlanTransitionView(AskingTransitionPostView):
+    """POST 開始執行 / 計畫完成 / 終止計畫 (the last two ask first): back to the plan with a message."""
+
+    actions = PLAN_ACTIONS
+    redirect_url_name = "plan_control:plan"
+
+    def get_object(self, request, pk: int) -> ControlledPlan:
+        return get_object_or_404(selectors.plan_list(viewer=request.user), pk=pk)
+
+
+START_ALL = Action(
+    "start-all",
+    gettext_lazy("全部開始執行"),
+    "",
+    lambda pk, user, data: None,
+)
+
+
+class PlansStartView(LoginRequiredMixin, View):
+    """POST: every plan of the year still registered starts at once (RDEC officers), after a confirmation saying how
+    many plans of how many agencies will be reported on every month from now."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        _require_runs_control(request.user)
+        try:
+            # In the query string, so the confirmation page's form (posting back to this URL) carries it too.
+            year = int(request.GET.get("year", ""))
+        except ValueError:
+            return HttpResponseBadRequest(_("請輸入有效的年度。"))
+        if not 1 <= year <= 999:
+            return HttpResponseBadRequest(_("請輸入有效的年度。"))
+        back = f"{reverse('plan_control:plans')}?{urlencode({'year': year})}"
+        counts = selectors.registered_count(year=year)
+        if counts["plans"] and request.POST.get("confirmed") != "1":
+            question = _(
+                "%(year)d年度尚未開始的 %(plans)d 項列管計畫（%(agencies)d 個機關）將同時開始執行："
+                "此後每月開啟月報，各機關承辦人須按月填報進度並收到填報提醒。開始執行後不能退回「已列管」。"
+            ) % {"year": year, **counts}
+            context = {
+                "object": _("%(year)d年度列管計畫") % {"year": year},
+                "action": START_ALL,
+                "question": question,
+                "reason": "",
+                "back_url": back,
+            }
+            return render(request, "workflow_site/confirm.html", context)
+        outcome = run_service(request, lambda: services.plans_start_registered(year=year, actor=request.user))
+        if outcome:
+            if outcome.result:
+                messages.success(request, _("已開始執行 %(n)d 項列管計畫。") % {"n": outcome.result})
+            else:
+                messages.info(request, _("%(year)d年度沒有尚未開始的列管計畫。") % {"year": year})
+        return HttpResponseRedirect(back)

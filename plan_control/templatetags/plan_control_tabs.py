@@ -12,6 +12,7 @@ register = template.Library()
 # (URL name, label, the URL names that light the tab, who sees it: "all", "rdec", "run_control")
 TABS = (
     ("plan_control:board", _("月管制看板"), {"board", "board-print"}, "all"),
+    ("plan_control:plans", _("計畫清單"), {"plans", "plan"}, "all"),
     ("plan_control:reports", _("月報"), {"reports", "report"}, "all"),
     (
         "plan_control:appraisal-rounds",

@@ -179,7 +179,7 @@ def test_the_menu_entry_leads_rdec_to_the_rounds_and_an_agency_to_its_appraisals
 def test_every_plan_control_page_links_to_the_others(client, officer):
     client.force_login(officer)
     html = html_of(client.get(reverse("plan_control:board")))
-    for name in ("board", "reports", "appraisal-rounds", "appraisals", "agency-summaries", "plans-import"):
+    for name in ("board", "plans", "reports", "appraisal-rounds", "appraisals", "agency-summaries", "plans-import"):
         assert f'href="{reverse(f"plan_control:{name}")}"' in html, name
     assert 'aria-current="page">月管制看板' in html
     _tr, clerk, _head = agency_people("TR")

@@ -46,7 +46,7 @@ def test_an_officer_imports_a_good_file(client, officer, fmt):
     client.force_login(officer)
     assert "上傳並匯入" in html_of(client.get(PAGE))
     response = client.post(PAGE, {"year": "115", "file": upload})
-    assert response.status_code == 302 and response["Location"] == f"{PAGE}?year=115"
+    assert response.status_code == 302 and response["Location"] == "/plan-control/plans/?year=115"
     assert sorted(ControlledPlan.objects.filter(year=115).values_list("code", flat=True)) == ["115-A", "115-B"]
     html = html_of(client.get(response["Location"]))
     assert "已匯入 2 項115年度列管計畫" in html
