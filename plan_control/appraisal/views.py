@@ -159,6 +159,7 @@ class AppraisalRoundView(LoginRequiredMixin, View):
         progress = selectors.rollup_progress(round_)
         results = selectors.round_results(round_)
         labels = dict(AppraisalGrade.choices)
+        weights = round_.weights or {}
         distribution = [{**row, "label": labels[row["grade"]]} for row in results["distribution"]]
         context = {
             "round": round_,
@@ -167,6 +168,7 @@ class AppraisalRoundView(LoginRequiredMixin, View):
             "graded": sum(row["count"] for row in distribution),
             "actions": ROUND_ACTIONS.for_object(round_, request.user),
             "bands": [{**band, "label": labels.get(band["grade"], band["grade"])} for band in round_.grade_bands],
+            "weights": [{"label": label, "value": weights.get(key, "—")} for key, label in COMPONENT_LABELS.items()],
         }
         return render(request, self.template_name, context)
 

@@ -187,3 +187,28 @@ def test_every_plan_control_page_links_to_the_others(client, officer):
     html = html_of(client.get(reverse("plan_control:appraisals")))
     assert f'href="{reverse("plan_control:reports")}"' in html
     assert f'href="{ROUNDS}"' not in html and reverse("plan_control:plans-import") not in html
+
+
+def test_ending_self_assessment_asks_first_counting_the_plans_not_assessed(client, officer):
+    tr, _clerk, _head = agency_people("TR")
+    round_ = AppraisalRound.objects.create(
+        year=115, status=AppraisalRound.Status.SELF_ASSESSMENT, review_due=datetime.date(2027, 3, 16)
+    )
+    for code, status in (("P1", Appraisal.Status.SELF_ASSESSED), ("P2", Appraisal.Status.SUGGESTED)):
+        plan = ControlledPlan.objects.create(
+            year=115, code=code, agency=tr, title=code, budget=1, planned_progress=LINEAR,
+            status=ControlledPlan.Status.IN_EXECUTION,
+        )  # fmt: skip
+        Appraisal.objects.create(
+            round=round_, plan=plan, agency=tr, components={}, suggested_score=Decimal(80), status=status
+        )
+    client.force_login(officer)
+    page = html_of(client.get(reverse("plan_control:appraisal-round", args=[round_.pk])))
+    assert '<dd data-due="review">民國116年3月16日</dd>' in page and "進度 40、填報時效 20" in page
+    action = reverse("plan_control:appraisal-round-action", args=[round_.pk, "open-review"])
+    question = html_of(client.post(action))
+    assert "確定結束自評，開始複核" in question
+    assert "1 個機關的 2 項計畫進入研考會複核，其中 1 項尚未自評" in question and "無法復原" in question
+    assert AppraisalRound.objects.get(pk=round_.pk).status == AppraisalRound.Status.SELF_ASSESSMENT
+    client.post(action, {"confirmed": "1"})
+    assert AppraisalRound.objects.get(pk=round_.pk).status == AppraisalRound.Status.REVIEW
