@@ -12,3 +12,4 @@ class Code(StrEnum):
     NO_PROFILE = "no_profile"  # an applicant who has not filled in their profile
     RESULTS_NOT_AVAILABLE = "results_not_available"  # a call's results asked for before it is decided
     SCORING_OPEN = "scoring_open"  # a call decided by someone who may not end its panels' scoring
+    CALL_NOT_CONFIGURABLE = "call_not_configurable"  # a call's settings changed once it has opened

@@ -140,16 +140,22 @@ class CallForm(forms.Form):
     min_members = forms.IntegerField(label=_("每個審查會最少委員人數"), min_value=1, max_value=99, initial=3)
     min_external = forms.IntegerField(label=_("最少外部委員人數"), min_value=0, max_value=99, initial=0)
 
-    def __init__(self, *args, rubric_calls=(), **kwargs):
+    def __init__(self, *args, rubric_calls=(), call: ThesisCall | None = None, **kwargs):
+        """With `call`: its settings page, where the year and the set of tracks and rubrics stay as they are."""
+        if call is not None:
+            kwargs.setdefault("initial", self.initial_from(call))
         super().__init__(*args, **kwargs)
         kinds, degrees = dict(Kind.choices), dict(Degree.choices)
-        for kind, degree in TRACKS:
+        self.tracks = TRACKS if call is None else [(t.kind, t.degree) for t in call.tracks.all()]
+        if call is not None:
+            self.fields["year"].disabled = True
+        for kind, degree in self.tracks:
             name = _("%(degree)s%(kind)s") % {"degree": degrees[degree], "kind": kinds[kind]}
             self.fields[f"{kind}_{degree}_quota"] = forms.IntegerField(
-                label=_("%(track)s名額") % {"track": name}, min_value=0, max_value=1000, required=False
+                label=_("%(track)s名額") % {"track": name}, min_value=0, max_value=1000, required=call is not None
             )
             self.fields[f"{kind}_{degree}_amount"] = MoneyField(
-                label=_("%(track)s每名金額") % {"track": name}, max_value=MAX_AMOUNT, required=False
+                label=_("%(track)s每名金額") % {"track": name}, max_value=MAX_AMOUNT, required=call is not None
             )
             self.fields[f"{kind}_{degree}_min_score"] = forms.DecimalField(
                 label=_("%(track)s最低分數") % {"track": name},
@@ -159,7 +165,7 @@ class CallForm(forms.Form):
                 required=False,
                 initial=70,
             )
-        for kind in Kind.values:
+        for kind in Kind.values if call is None else ():
             choices = [("", _("依下方評分項目"))]
             choices += [
                 (str(c.pk), _("沿用「%(title)s」的評分表") % {"title": c.title})
@@ -180,22 +186,22 @@ class CallForm(forms.Form):
                 self[f"{kind}_{degree}_amount"],
                 self[f"{kind}_{degree}_min_score"],
             )
-            for kind, degree in TRACKS
+            for kind, degree in self.tracks
         ]
 
     def clean(self):
         data = super().clean()
-        for kind, degree in TRACKS:
+        for kind, degree in self.tracks:
             if data.get(f"{kind}_{degree}_quota") and not data.get(f"{kind}_{degree}_amount"):
                 self.add_error(f"{kind}_{degree}_amount", _("有名額的類別須設定金額。"))
-        if not any(data.get(f"{kind}_{degree}_quota") for kind, degree in TRACKS):
+        if not any(data.get(f"{kind}_{degree}_quota") for kind, degree in self.tracks):
             self.add_error(None, _("請至少設定一個類別與學位的名額及金額。"))
         if not data.get("title") and data.get("year"):
             data["title"] = _("%(year)s年度學位論文獎補助") % {"year": data["year"]}
         return data
 
     def kinds(self) -> set[str]:
-        return {kind for kind, degree in TRACKS if self.cleaned_data.get(f"{kind}_{degree}_quota")}
+        return {kind for kind, degree in self.tracks if self.cleaned_data.get(f"{kind}_{degree}_quota")}
 
     def settings(self) -> dict:
         """What services.call_create takes, but the rubrics."""
@@ -208,7 +214,7 @@ class CallForm(forms.Form):
                 "amount": data[f"{kind}_{degree}_amount"],
                 "min_score": data[f"{kind}_{degree}_min_score"],
             }
-            for kind, degree in TRACKS
+            for kind, degree in self.tracks
             if data.get(f"{kind}_{degree}_quota")
         ]
         keys = ("year", "title", "application_deadline", "review_deadline", "final_due_date", "double_blind")
@@ -219,3 +225,24 @@ class CallForm(forms.Form):
             "min_external": data["min_external"],
             "tracks": tracks,
         }
+
+    @staticmethod
+    def initial_from(call: ThesisCall) -> dict:
+        initial = {
+            key: getattr(call, key)
+            for key in ("year", "title", "application_deadline", "review_deadline", "final_due_date", "double_blind")
+        }
+        initial["retention_days"] = call.retention_days
+        panel = next((t.panel for t in call.tracks.all() if t.panel is not None), None)
+        if panel is not None:
+            initial.update(min_members=panel.min_members, min_external=panel.min_external)
+        for track in call.tracks.all():
+            prefix = f"{track.kind}_{track.degree}"
+            initial.update(
+                {
+                    f"{prefix}_quota": track.quota,
+                    f"{prefix}_amount": track.amount,
+                    f"{prefix}_min_score": track.min_score,
+                }
+            )
+        return initial

@@ -148,6 +148,68 @@ def call_create(
     return call
 
 
+CALL_SETTINGS = ("title", "application_deadline", "review_deadline", "final_due_date", "double_blind", "retention_days")
+
+
+@transaction.atomic
+def call_update(
+    *,
+    call_id: int,
+    actor,
+    tracks: list[dict] | None = None,
+    min_members: int | None = None,
+    min_external: int | None = None,
+    **fields,
+) -> ThesisCall:
+    """Change a call's settings while it is being planned (409 `call_not_configurable` once open): its own fields
+    (`CALL_SETTINGS`) and its tracks' quota, amount and minimum score (`tracks`: kind, degree, quota, amount,
+    min_score, for tracks it has) and its panels' rule; the panels follow its title, review deadline, double-blind
+    rule and quotas."""
+    require(actor, "theses.run_call")
+    unknown = set(fields) - set(CALL_SETTINGS)
+    if unknown:
+        raise TypeError(f"call_update does not take {sorted(unknown)}")
+    call = _call(call_id)
+    if call.status != ThesisCall.Status.PLANNING:
+        raise TransitionNotAllowed(_("本年度已開始受理申請，不能再修改設定。"), code=Code.CALL_NOT_CONFIGURABLE)
+    for key, value in fields.items():
+        setattr(call, key, value)
+    if call.review_deadline < call.application_deadline:
+        raise ValidationError({"review_deadline": [_("評分截止日不得早於申請截止日。")]})
+    if call.final_due_date < call.review_deadline:
+        raise ValidationError({"final_due_date": [_("完稿繳交期限不得早於評分截止日。")]})
+    call.full_clean()
+    call.save(update_fields=list(fields))
+    existing = {(t.kind, t.degree): t for t in call.tracks.select_related("panel")}
+    changes = {(spec["kind"], spec["degree"]): spec for spec in (_validate_tracks(tracks) if tracks else [])}
+    if set(changes) - set(existing):
+        raise ValidationError({"tracks": [_("只能修改本年度已有的類別；要增減類別請另建年度。")]})
+    for key, track in existing.items():
+        spec = changes.get(key)
+        if spec is not None:
+            track.quota, track.amount = spec["quota"], spec["amount"]
+            if spec.get("min_score") is not None:
+                track.min_score = spec["min_score"]
+            track.full_clean(exclude=["panel"])
+            track.save(update_fields=["quota", "amount", "min_score"])
+        review_services.panel_update(
+            panel_id=track.panel_id,
+            actor=actor,
+            title=f"{call.title}{track.get_degree_display()}{track.get_kind_display()}審查會",
+            scoring_deadline=call.review_deadline,
+            hide_agency=call.double_blind,
+            **{k: v for k, v in (("min_members", min_members), ("min_external", min_external)) if v is not None},
+        )
+        review_services.panel_set_bands(
+            panel_id=track.panel_id,
+            actor=actor,
+            bands=[
+                {"grade": APPROVED_GRADE, "label": _("獲選"), "quota_count": track.quota, "min_score": track.min_score}
+            ],
+        )
+    return call
+
+
 def _call(call_id: int) -> ThesisCall:
     try:
         # Locks the call: call-level actions and screening queue behind each other.

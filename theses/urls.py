@@ -29,5 +29,6 @@ urlpatterns = [
     path("adoptions/<int:pk>/", views.ThesisAdoptionView.as_view(), name="adoption"),
     path("calls/new/", views.CallCreateView.as_view(), name="call-create"),
     path("calls/<int:pk>/", views.CallDetailView.as_view(), name="call"),
+    path("calls/<int:pk>/edit/", views.CallEditView.as_view(), name="call-edit"),
     path("calls/<int:pk>/transitions/<slug:name>/", views.CallTransitionView.as_view(), name="call-transition"),
 ]

@@ -464,6 +464,53 @@ class CallCreateView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("theses:call", args=[created.result.pk]))
 
 
+class CallEditView(LoginRequiredMixin, View):
+    """A call's settings page while it is planned (RDEC officers): dates, the double-blind rule, each track's quota,
+    amount (MoneyField) and minimum score, the panels' rule. The year, the tracks and the rubrics stay."""
+
+    template_name = "theses/call_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("theses.run_call"):
+            raise DjangoPermissionDenied(_("只有研考會承辦人可以設定獎補助年度。"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _call(self, pk: int) -> ThesisCall | None:
+        call = get_object_or_404(selectors.call_details(), pk=pk)
+        if call.status != ThesisCall.Status.PLANNING:
+            messages.error(self.request, _("本年度已開始受理申請，不能再修改設定。"))
+            return None
+        return call
+
+    def _render(self, form, call):
+        return render(self.request, self.template_name, {"form": form, "rubrics": [], "call": call})
+
+    def get(self, request, pk: int):
+        call = self._call(pk)
+        if call is None:
+            return HttpResponseRedirect(reverse("theses:call", args=[pk]))
+        return self._render(CallForm(call=call), call)
+
+    def post(self, request, pk: int):
+        call = self._call(pk)
+        if call is None:
+            return HttpResponseRedirect(reverse("theses:call", args=[pk]))
+        form = CallForm(request.POST, call=call)
+        if not form.is_valid():
+            return self._render(form, call)
+        settings = form.settings()
+        settings.pop("year")
+        saved = run_service(
+            request,
+            lambda: services.call_update(call_id=pk, actor=request.user, **settings),
+            _("已儲存本年度設定。"),
+            form=form,
+        )
+        if saved.invalid:
+            return self._render(form, call)
+        return HttpResponseRedirect(reverse("theses:call", args=[pk]))
+
+
 class CallDetailView(LoginRequiredMixin, View):
     """RDEC's page of a call: stage, dates, what each kind and degree offers, the count by state, panel progress,
     the call's buttons and, once decided, the results."""
@@ -482,6 +529,7 @@ class CallDetailView(LoginRequiredMixin, View):
             "actions": CALL_ACTIONS.for_object(call, request.user),
             "results": selectors.call_results(call=call) if call.decided_at else [],
             "next_step": guidance.call_next_step(call, can_run=request.user.has_perm("theses.run_call")),
+            "can_edit": call.status == ThesisCall.Status.PLANNING and request.user.has_perm("theses.run_call"),
         }
         return render(request, self.template_name, context)
 

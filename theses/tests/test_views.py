@@ -323,3 +323,57 @@ def test_only_rdec_officers_create_calls(client, make_user):
         assert client.get("/theses/calls/new/").status_code == 403
         assert client.post("/theses/calls/new/", call_form()).status_code == 403
     assert not ThesisCall.objects.exists()
+
+
+def test_the_settings_page_changes_a_planned_calls_dates_amounts_and_quotas(client, officer):
+    planned = make_call(officer, year=116)
+    client.force_login(officer)
+    page = client.get(f"/theses/calls/{planned.pk}/").content.decode()
+    assert f"/theses/calls/{planned.pk}/edit/" in page
+    page = client.get(f"/theses/calls/{planned.pk}/edit/").content.decode()
+    assert 'value="30,000"' in page and 'value="115/12/31"' in page and "評分表" not in page
+    data = call_form(
+        year="999",  # the year stays
+        title="116年度學位論文獎補助（修正）",
+        application_deadline="116/01/15",
+        subsidy_master_amount="35,000",
+        subsidy_master_quota="4",
+        subsidy_doctor_quota="2",
+        subsidy_doctor_amount="50,000",
+        award_master_quota="2",
+        award_master_amount="20,000",
+        award_doctor_quota="2",
+        award_doctor_amount="40,000",
+        award_doctor_min_score="80",
+    )
+    response = client.post(f"/theses/calls/{planned.pk}/edit/", data, follow=True)
+    assert response.content.decode().count("已儲存本年度設定。") == 1
+    planned.refresh_from_db()
+    assert (planned.year, planned.title) == (116, "116年度學位論文獎補助（修正）")
+    assert planned.application_deadline == datetime.date(2027, 1, 15)
+    track = planned.tracks.get(kind="subsidy", degree="master")
+    assert (track.quota, track.amount) == (4, 35000)
+    assert [(b.quota_count, b.min_score) for b in track.panel.bands.all()] == [(4, 70)]
+    assert track.panel.title == "116年度學位論文獎補助（修正）碩士論文撰寫補助審查會"
+    assert planned.tracks.get(kind="award", degree="doctor").panel.bands.get().min_score == 80
+
+    # A typed amount that is not money keeps the page as typed.
+    body = client.post(f"/theses/calls/{planned.pk}/edit/", {**data, "subsidy_master_amount": "35,000.5"}).content
+    assert 'value="35,000.5"' in body.decode() and "請輸入新臺幣金額" in body.decode()
+
+    services.call_open(call_id=planned.pk, actor=officer)
+    response = client.get(f"/theses/calls/{planned.pk}/edit/", follow=True)
+    assert "本年度已開始受理申請，不能再修改設定。" in response.content.decode()
+    with pytest.raises(services.TransitionNotAllowed) as refused:
+        services.call_update(call_id=planned.pk, actor=officer, title="太晚了")
+    assert refused.value.code == "call_not_configurable"
+
+
+def test_applicants_cannot_change_a_calls_settings(client, officer):
+    planned = make_call(officer, year=116)
+    student = make_applicant("edit")
+    client.force_login(student)
+    assert client.get(f"/theses/calls/{planned.pk}/edit/").status_code == 403
+    assert client.post(f"/theses/calls/{planned.pk}/edit/", call_form()).status_code == 403
+    with pytest.raises(services.PermissionDenied):
+        services.call_update(call_id=planned.pk, actor=student, title="改名")
