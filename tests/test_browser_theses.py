@@ -14,7 +14,7 @@ from reviews import services as review_services
 from reviews.models import ScoreSheet
 from tests.browser_steps import click_and_see, sign_in_to
 from theses import services
-from theses.models import ThesisApplication
+from theses.models import ThesisApplication, ThesisCall
 from theses.tests.factories import make_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,3 +130,27 @@ def test_a_student_from_registering_to_the_accepted_final_thesis(page, live_serv
     expect(page.locator("[data-status]")).to_have_text("完稿已驗收")
     application.refresh_from_db()
     assert application.status == ThesisApplication.Status.ACCEPTED
+
+
+def test_an_officer_opens_a_new_call_with_amounts_read_out_as_typed(page, live_server):
+    UserFactory(username="rdec.officer", roles=[Role.RDEC_OFFICER], agency=AgencyFactory(name="研考會"))
+    sign_in_to(page, live_server, "/theses/", "rdec.officer")
+    page.get_by_role("link", name="新增獎補助年度").click()
+    page.get_by_label("年度（民國）").fill("116")
+    page.get_by_label("申請截止日").fill("116/03/31")
+    page.get_by_label("評分截止日").fill("116/05/31")
+    page.get_by_label("補助論文完稿繳交期限").fill("116/12/31")
+    page.get_by_label("碩士論文撰寫補助名額").fill("5")
+    amount = page.get_by_label("碩士論文撰寫補助每名金額")
+    amount.fill("35000")
+    expect(page.locator(f"output[for='{amount.get_attribute('id')}']")).to_have_text("3萬5,000元")
+    for n, (name, weight) in enumerate([("與市政之關聯", "50"), ("研究品質", "50")], start=1):
+        page.get_by_label(f"論文撰寫補助第 {n} 項評分項目").fill(name)
+        page.get_by_label(f"論文撰寫補助第 {n} 項權重").fill(weight)
+        page.get_by_label(f"論文撰寫補助第 {n} 項滿分").fill("100")
+    page.get_by_role("button", name="建立獎補助年度").click()
+    expect(page.get_by_role("status").get_by_text("已新增「116年度學位論文獎補助」")).to_have_count(1)
+    expect(page.get_by_role("row").filter(has_text="論文撰寫補助")).to_contain_text("3萬5,000元")
+    expect(page.locator("[data-next-step]")).to_contain_text("請為各類別審查會加入委員")
+    call = ThesisCall.objects.get(year=116)
+    assert [(t.kind, t.degree, t.quota, t.amount) for t in call.tracks.all()] == [("subsidy", "master", 5, 35000)]
