@@ -1,12 +1,13 @@
 """What the pages say about what happens next: the question an irreversible button asks first (computed from the
-data, "" when there is nothing to ask) and, where a user has no button, who must act now and what they wait for."""
+data, "" when there is nothing to ask) and who must act now and what they wait for, which the pages show above the
+buttons, so someone offered none still knows what comes next."""
 
 from __future__ import annotations
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from reviews.models import Adoption, Panel, ScoreSheet
+from reviews.models import Adoption, ScoreSheet
 from workflow_site.roc_calendar.calendar import today
 from workflow_site.roc_calendar.roc import format_roc_date
 
@@ -121,11 +122,11 @@ def confirm_withdraw(proposal: Proposal) -> str:
     return _("撤回後提案不能再送出；若要再提，須重新建立草稿。") + _undoable()
 
 
-# ---------------------------------------------------------------- what happens next, where no button is shown
+# ---------------------------------------------------------------- what happens next
 
 
-def proposal_next_step(proposal: Proposal, user) -> str:
-    """Who acts next on the proposal and what it waits for (shown when `user` has no button on it)."""
+def proposal_next_step(proposal: Proposal) -> str:
+    """Who acts next on the proposal and what it waits for."""
     round_ = proposal.round
     if proposal.status == P.DRAFT:
         if round_.status != R.OPEN:
@@ -210,7 +211,3 @@ def round_next_step(round_: ProposalRound, counts: dict[str, int], *, can_run: b
     if round_.status == R.CLOSED:
         return _("本年度已結案。")
     return ""
-
-
-def panel_is_forming(round_: ProposalRound) -> bool:
-    return round_.panel is not None and round_.panel.status == Panel.Status.FORMING

@@ -254,7 +254,7 @@ class ProposalDetailView(LoginRequiredMixin, View):
             "attachment_form": AttachmentForm() if can_attach else None,
             "agencies": agency_list().filter(active=True) if any(a.name == "forward" for a in actions) else [],
             "grade_label": dict(Grade.choices).get(proposal.grade, ""),
-            "next_step": guidance.proposal_next_step(proposal, request.user),
+            "next_step": guidance.proposal_next_step(proposal),
         }
         return render(request, self.template_name, context)
 
