@@ -12,7 +12,7 @@ from accounts.tests.factories import AgencyFactory, UserFactory
 from plan_control.appraisal import services as appraisal_services
 from plan_control.models import ControlledPlan, ProgressReport
 from plan_control.monitoring import services
-from tests.browser_steps import sign_in_to
+from tests.browser_steps import click_and_see, sign_in_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,3 +162,39 @@ def test_the_plan_control_pages_fit_a_phone(page, live_server, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "phone-plans-import-errors.png"), full_page=True)
     width, inner = fits(page)
     assert width <= inner, f"import errors: {width} > {inner}"
+
+
+def test_an_officer_imports_starts_and_terminates_plans_in_the_back_office(page, live_server, tmp_path):
+    """Without the API: the template downloads, the sheet is uploaded, every plan starts after the confirmation, and
+    a plan is terminated with its reason after a second one."""
+    UserFactory(username="rdec.officer", roles=[Role.RDEC_OFFICER], agency=AgencyFactory(code="RDEC"))
+    for code, name in (("PWB", "工務局"), ("WRB", "水利局"), ("SWB", "社會局")):
+        AgencyFactory(code=code, name=name)
+    sign_in_to(page, live_server, "/", "rdec.officer")
+    page.get_by_role("link", name="列管計畫").first.click()
+    page.get_by_role("navigation", name="列管計畫").get_by_role("link", name="匯入列管計畫").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下載範本（XLSX）").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+    sheet = tmp_path / "plans.csv"
+    sheet.write_text(PLANS_CSV, encoding="utf-8")
+    page.get_by_label("年度（民國）").fill(str(YEAR))
+    page.get_by_label("計畫清單檔案").set_input_files(str(sheet))
+    page.get_by_role("button", name="上傳並匯入").click()
+    expect(page.get_by_role("status").get_by_text("已匯入 6 項115年度列管計畫")).to_be_visible()
+    expect(page.locator("[data-registered]")).to_contain_text("尚有 6 項計畫（3 個機關）已列管")
+
+    page.get_by_role("button", name="全部開始執行").click()
+    expect(page.locator("[data-confirm-question]")).to_contain_text("6 項列管計畫（3 個機關）將同時開始執行")
+    click_and_see(page, "確定全部開始執行", "已開始執行 6 項列管計畫。")
+    expect(page.locator("tr[data-plan='115-WRB-02'] [data-status]")).to_have_text("執行中")
+
+    page.get_by_role("link", name="雨水下水道普查").click()
+    page.get_by_label("理由（必填）").fill("併入下水道總體規劃辦理")
+    page.get_by_role("button", name="終止計畫").click()
+    expect(page.locator("[data-confirm-question]")).to_contain_text("此操作無法復原")
+    expect(page.get_by_label("理由（必填）")).to_have_value("併入下水道總體規劃辦理")
+    click_and_see(page, "確定終止計畫", "計畫已終止。")
+    expect(page.locator("dd[data-status]")).to_have_text("已終止")
+    assert ControlledPlan.objects.get(code="115-WRB-02").status == ControlledPlan.Status.TERMINATED
