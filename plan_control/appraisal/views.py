@@ -24,13 +24,12 @@ from django.views import View
 from django.views.generic import ListView
 
 from accounts.roles import is_rdec_staff
-from workflow_site.actions import Action, ActionTable
+from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.errors import ValidationFailed
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
 from workflow_site.views import run_service
 
-from ..actions import AskingTransitionPostView
 from ..models import Appraisal, AppraisalGrade, AppraisalRound
 from ..monitoring.selectors import default_month
 from . import selectors, services
@@ -232,7 +231,7 @@ class AppraisalRoundCreateView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("plan_control:appraisal-round", args=[outcome.result.pk]))
 
 
-class AppraisalRoundActionView(AskingTransitionPostView):
+class AppraisalRoundActionView(TransitionPostView):
     """POST rollup / open-review / finalize: the service runs; back to the round page with a message."""
 
     actions = ROUND_ACTIONS

@@ -25,7 +25,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from accounts.roles import Role, is_rdec_staff, user_roles
-from workflow_site.actions import Action, ActionTable
+from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.errors import ValidationFailed
 from workflow_site.money import format_money
@@ -33,7 +33,6 @@ from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
 from workflow_site.views import run_service
 
-from ..actions import AskingTransitionPostView
 from ..models import BudgetCycle, BudgetDocument, BudgetRequest, MeetingDecision, ReviewMeeting, SiteVisitPhoto
 from ..models.budget import CEILING_SOURCES, SOURCES, Source
 from . import exports, selectors, services
@@ -306,7 +305,7 @@ class CycleDetailView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("plan_control:budget-cycle", args=[cycle.pk]))
 
 
-class CycleTransitionView(AskingTransitionPostView):
+class CycleTransitionView(TransitionPostView):
     actions = CYCLE_ACTIONS
     redirect_url_name = "plan_control:budget-cycle"
 
@@ -557,7 +556,7 @@ class RequestDetailView(LoginRequiredMixin, View):
         return render_request(request, _visible_request(request.user, pk))
 
 
-class RequestTransitionView(AskingTransitionPostView):
+class RequestTransitionView(TransitionPostView):
     actions = REQUEST_ACTIONS
     redirect_url_name = "plan_control:budget-request"
 

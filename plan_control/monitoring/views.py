@@ -25,14 +25,13 @@ from django.views.generic import ListView
 
 from accounts.roles import is_rdec_staff
 from accounts.selectors import agency_list
-from workflow_site.actions import Action, ActionTable
+from workflow_site.actions import Action, ActionTable, TransitionPostView
 from workflow_site.errors import PermissionDenied as AppPermissionDenied
 from workflow_site.errors import ValidationFailed
 from workflow_site.selectors import transition_history
 from workflow_site.transitions import available_transitions
 from workflow_site.views import run_service
 
-from ..actions import AskingTransitionPostView
 from ..models import ControlledPlan, ProgressReport
 from . import exports, selectors, services
 from .errors import Code
@@ -326,7 +325,7 @@ def _report_light(report: ProgressReport) -> dict:
     return {"light": light, "label": str(LIGHTS[light])}
 
 
-class ReportTransitionView(AskingTransitionPostView):
+class ReportTransitionView(TransitionPostView):
     """POST 審核通過 or 退回 (with the reason): the service runs; back to the report with a message."""
 
     actions = REPORT_ACTIONS
@@ -518,7 +517,7 @@ class PlanDetailView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
 
-class PlanTransitionView(AskingTransitionPostView):
+class PlanTransitionView(TransitionPostView):
     """POST 開始執行 / 計畫完成 / 終止計畫 (the last two ask first): back to the plan with a message."""
 
     actions = PLAN_ACTIONS
