@@ -15,6 +15,6 @@ class AccountsConfig(AppConfig):
         demo.register("accounts", seed)
         demo.register_logins(demo_logins)
         api.register("accounts.api")
-        ui.register(menu="accounts.views.DirectoryApplication")
+        ui.register(menu="accounts.views.DirectoryApplication", order=80)
         # The ground floor's permission checks ask through this who a user stands in for.
         delegation.register(acting_principals=acting_principals, delegations_received=delegations_received)

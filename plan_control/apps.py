@@ -25,9 +25,11 @@ class PlanControlConfig(AppConfig):
         api.register("plan_control.monitoring.api")
         api.register("plan_control.appraisal.api")
         api.register("plan_control.budget.api")
-        ui.register(menu="plan_control.urls.PlanControlApplication", prefix="plan-control/", urls="plan_control.urls")
-        ui.register(menu="plan_control.urls.AppraisalApplication")
-        ui.register(menu="plan_control.urls.BudgetApplication")
+        ui.register(
+            menu="plan_control.urls.PlanControlApplication", prefix="plan-control/", urls="plan_control.urls", order=30
+        )
+        ui.register(menu="plan_control.urls.AppraisalApplication", order=40)
+        ui.register(menu="plan_control.urls.BudgetApplication", order=50)
         # Celery's autodiscovery imports `plan_control.tasks` only; the processes keep their tasks in their packages.
         from .appraisal import tasks as _appraisal_tasks  # noqa: F401
         from .monitoring import tasks as _monitoring_tasks  # noqa: F401

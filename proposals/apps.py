@@ -24,5 +24,5 @@ class ProposalsConfig(AppConfig):
 
         demo.register("proposals", seed)
         api.register("proposals.api")
-        ui.register(menu="proposals.urls.ProposalsApplication", prefix="proposals/", urls="proposals.urls")
+        ui.register(menu="proposals.urls.ProposalsApplication", prefix="proposals/", urls="proposals.urls", order=10)
         ui.register_public(prefix="results/", urls="proposals.urls_public", title=_("市政創新提案得獎名單"))

@@ -23,4 +23,4 @@ class ReviewsConfig(AppConfig):
         from workflow_site import api, ui
 
         api.register("reviews.api")
-        ui.register(menu="reviews.urls.ReviewsApplication", prefix="reviews/", urls="reviews.urls")
+        ui.register(menu="reviews.urls.ReviewsApplication", prefix="reviews/", urls="reviews.urls", order=60)

@@ -21,7 +21,7 @@ class ThesesConfig(AppConfig):
 
         register_answer_page("theses.thesisapplication", lambda adoption_id: f"/theses/adoptions/{adoption_id}/")
 
-        ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls")
+        ui.register(menu="theses.urls.ThesesApplication", prefix="theses/", urls="theses.urls", order=20)
         ui.register_public(prefix="results/theses/", urls="theses.urls_public", title=_("優良學位論文獲獎名單"))
         ui.register_public(prefix="applicants/", urls="theses.urls_applicants", title=_("學位論文獎補助申請"))
         api.register("theses.api")

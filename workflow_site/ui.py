@@ -3,8 +3,8 @@
     ui.register(menu="proposals.urls.ProposalsApplication", prefix="proposals/", urls="proposals.urls")
 
 Both are dotted paths, imported when the URLconf is first loaded (`build_site`), so registering imports nothing
-at start-up and `workflow_site` never imports an app above it. Menu entries appear in registration order, which is
-the order of INSTALLED_APPS.
+at start-up and `workflow_site` never imports an app above it. Menu entries appear by `order` (the processes first,
+then 評分, then the reference pages: the directory and the calendar), ties in registration order (INSTALLED_APPS).
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from viewflow.urls import Site
 
 from .views import HomeView
 
-_menu: list[str] = []
+_menu: list[tuple[int, str]] = []
 _pages: list[tuple[str, str]] = []
 _public_pages: list[tuple[str, str]] = []
 _public_sections: list[dict] = []
 
 
-def register(*, menu: str | None = None, prefix: str | None = None, urls: str | None = None) -> None:
-    """`menu`: a viewflow `Application` class (the process's entry in the side menu); `prefix` and `urls`: the
-    app's URLconf mounted inside the site at `prefix`, so its pages get the site's menu and colours."""
-    if menu and menu not in _menu:
-        _menu.append(menu)
+def register(*, menu: str | None = None, prefix: str | None = None, urls: str | None = None, order: int = 50) -> None:
+    """`menu`: a viewflow `Application` class (the process's entry in the side menu, placed by `order`: processes
+    10-50, 評分 60, reference pages 80-90); `prefix` and `urls`: the app's URLconf mounted inside the site at
+    `prefix`, so its pages get the site's menu and colours."""
+    if menu and menu not in (name for _, name in _menu):
+        _menu.append((order, menu))
     if urls and (prefix, urls) not in _pages:
         _pages.append((prefix, urls))
 
@@ -53,7 +54,7 @@ class RdecSite(Site):
 
 def build_site() -> RdecSite:
     return RdecSite(
-        viewsets=[import_string(menu)() for menu in _menu],
+        viewsets=[import_string(menu)() for _, menu in sorted(_menu, key=lambda entry: entry[0])],
         urlpatterns=[path(prefix, include(urls)) for prefix, urls in _pages],
     )
 

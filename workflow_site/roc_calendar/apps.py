@@ -15,4 +15,5 @@ class RocCalendarConfig(AppConfig):
             menu="workflow_site.roc_calendar.urls.CalendarApplication",
             prefix="calendar/",
             urls="workflow_site.roc_calendar.urls",
+            order=90,
         )
