@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 @override_settings(SITE_URL="", ALLOWED_HOSTS=["127.0.0.1", "testserver"])
-def test_the_heads_e_mail_links_back_to_where_the_clerk_submitted(client, make_user, django_capture_on_commit_callbacks):
+def test_the_heads_e_mail_links_back_to_where_the_clerk_submitted(
+    client, make_user, django_capture_on_commit_callbacks
+):
     officer = make_user(Role.RDEC_OFFICER)
     round_ = make_round(officer, members=1)
     proposal_services.round_open(round_id=round_.pk, actor=officer)
