@@ -1,7 +1,8 @@
 """A real Celery worker subprocess for the benchmarks, on a queue of its own (Redis db 14; pytest uses 15).
 
 The bench process and the worker must agree on the broker, the queue and the database: `bench_environment()`
-sets them in os.environ, before Django reads its settings.
+sets them in os.environ, before Django reads its settings. BENCH_DATABASE_URL and BENCH_BROKER_URL, when set,
+replace the defaults (database `rdec`, Redis db 14), so several benches can run at once without colliding.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BROKER_URL = "redis://127.0.0.1:6379/14"
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rdec"
+BROKER_URL = os.environ.get("BENCH_BROKER_URL") or "redis://127.0.0.1:6379/14"
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/rdec"
 
 
 def bench_environment() -> str:
