@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template import Context, Template
+from django.template.base import Lexer, TokenType
 from django.utils import timezone
 
 from accounts.models import Delegation
@@ -74,30 +76,121 @@ def _load_people(recipient_ids: set[int], agency_ids: set[int], today: datetime.
 
 GENERIC_TEMPLATES = {"subject_template": DEFAULT_SUBJECT, "body_template": DEFAULT_BODY}
 
+# Block tags whose output depends on nothing but the context names they mention; any other tag (include, with,
+# a custom tag taking the context...) sends the template down the plain path.
+_PLAIN_TAGS = frozenset({"if", "elif", "else", "endif", "load"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MARK = "\x00"
+_MARKER = re.compile(r"\x00(\d+)\x00")
+
+
+class _Compiled:
+    """One rule's template, compiled once per scan, and rendered once per distinct *shape* of context.
+
+    A context name the template only prints bare (`{{ title }}`, no filter, no lookup, in no tag) is a hole: its
+    value is printed as `str(value)` (no escaping: plain text) and changes nothing else. So the template is
+    rendered once per distinct value of the other names it mentions (the dates, the day counts, whether someone
+    stands in), with a marker in each hole, and each row fills the holes with its own strings: the very text a
+    render would give, at the cost of a join. A template using any other tag is rendered plainly every time.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.template = Template("{% load roc %}" + text)
+        self.holes: tuple[str, ...] | None = None  # None: no shortcut
+        self.mentioned: frozenset[str] = frozenset()
+        self._shapes: dict[tuple, list[str]] = {}
+        if _MARK in text:
+            return
+        bare: set[str] = set()
+        other: set[str] = set()
+        for token in Lexer(text).tokenize():
+            if token.token_type == TokenType.BLOCK:
+                if token.contents.split(None, 1)[0] not in _PLAIN_TAGS:
+                    return
+                other.update(_NAME.findall(token.contents))
+            elif token.token_type == TokenType.VAR:
+                contents = token.contents.strip()
+                if _NAME.fullmatch(contents):
+                    bare.add(contents)
+                else:
+                    other.update(_NAME.findall(contents))
+        self.holes = tuple(sorted(bare - other))
+        self.mentioned = frozenset(bare | other)
+
+    def render(self, context: dict) -> str:
+        holes = self.holes
+        if holes is None or not all(isinstance(context.get(name), str) for name in holes):
+            return self.template.render(Context(context, autoescape=False)).strip()
+        shape = tuple((name, value) for name, value in context.items() if name in self.mentioned and name not in holes)
+        parts = self._shapes.get(shape)
+        if parts is None:
+            if any(isinstance(value, str) and _MARK in value for _name, value in shape):
+                return self.template.render(Context(context, autoescape=False)).strip()
+            marked = dict(shape) | {name: f"{_MARK}{i}{_MARK}" for i, name in enumerate(holes)}
+            for name in context:  # names the template never mentions, so that a missing one stays missing alike
+                marked.setdefault(name, context[name])
+            parts = _MARKER.split(self.template.render(Context(marked, autoescape=False)))
+            self._shapes[shape] = parts
+        return "".join(part if i % 2 == 0 else context[holes[int(part)]] for i, part in enumerate(parts)).strip()
+
 
 class _Renderer:
     """Compiles each rule's templates once per scan; plain text, so no HTML escaping."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, str], Template] = {}
+        self._cache: dict[tuple[int, str], _Compiled] = {}
 
     def render(
         self, rule: ReminderRule, name: str, context: dict, source: registry.DeadlineSource | None = None
     ) -> str:
         key = (rule.pk, name)
-        if key not in self._cache:
+        compiled = self._cache.get(key)
+        if compiled is None:
             text = getattr(rule, name)
             own = getattr(source, name, "") if source is not None else ""
             if own and text.strip() == GENERIC_TEMPLATES.get(name, "").strip():
                 text = own
-            self._cache[key] = Template("{% load roc %}" + text)
-        return self._cache[key].render(Context(context, autoescape=False)).strip()
+            compiled = self._cache[key] = _Compiled(text)
+        return compiled.render(context)
 
 
 def _display(user: dict | None) -> str:
     if not user:
         return ""
     return user["display_name"] or user["username"]
+
+
+# The columns a scan writes, in the order of the row tuples `_Scan.rows_for` builds.
+_COLUMNS = (
+    "recipient_id",
+    "on_behalf_of_id",
+    "content_type_id",
+    "object_id",
+    "kind",
+    "item_title",
+    "url",
+    "rule_id",
+    "purpose",
+    "offset",
+    "due_date",
+    "channel",
+    "digest",
+    "state",
+    "sent_at",
+    "to_address",
+    "subject",
+    "body",
+)
+# The same for every new row: no attempt, no error, not queued, not claimed, not read.
+_FRESH = {
+    "attempts": 0,
+    "last_error": "",
+    "next_attempt_at": None,
+    "queued_at": None,
+    "claimed_by": "",
+    "claimed_until": None,
+    "read_at": None,
+}
 
 
 @transaction.atomic(durable=True)
@@ -114,7 +207,7 @@ def deadline_scan(*, now: datetime.datetime | None = None) -> ScanResult:
         rules_by_kind[rule.kind].append(rule)
     result = ScanResult()
     scan = _Scan(now)
-    new_rows: list[Notification] = []
+    new_rows: list[tuple] = []
     for kind, rules in rules_by_kind.items():
         source = registry.get(kind)
         if source is None:
@@ -122,11 +215,47 @@ def deadline_scan(*, now: datetime.datetime | None = None) -> ScanResult:
             continue
         new_rows += scan.rows_for(source, rules)
     if new_rows:
-        # ignore_conflicts: a scan running at the same moment may have inserted the same rows first.
-        Notification.objects.bulk_create(new_rows, batch_size=5000, ignore_conflicts=True)
-        result.created = len(new_rows)
+        result.created = _insert(new_rows)
     result.enqueued = _claim_outbox(now)
     return result
+
+
+def _insert(rows: list[tuple]) -> int:
+    """Insert the new rows, skipping any a scan running at the same moment inserted first; returns how many.
+
+    PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING against the
+    unique key `notification_once` (no per-row parameters to bind, and no model instances); elsewhere (SQLite
+    for `make run`) bulk_create(ignore_conflicts=True)."""
+    created_at = timezone.now()
+    if connection.vendor != "postgresql":
+        Notification.objects.bulk_create(
+            [Notification(**dict(zip(_COLUMNS, row, strict=True)), **_FRESH, created_at=created_at) for row in rows],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
+        return len(rows)
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    columns = ", ".join(quote(column) for column in (*_COLUMNS, *_FRESH, "created_at"))
+    fresh = [*_FRESH.values(), created_at]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE notification_scan_rows ON COMMIT DROP AS "
+            f"SELECT {columns}, 0 AS ordinal FROM {table} WITH NO DATA"
+        )
+        raw = cursor.cursor  # psycopg's own cursor: COPY is not part of the DB-API
+        with raw.copy(f"COPY notification_scan_rows ({columns}, ordinal) FROM STDIN") as copy:
+            for ordinal, row in enumerate(rows):
+                copy.write_row((*row, *fresh, ordinal))
+        # In the order built, as bulk_create did: the e-mail batches follow the ids.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM notification_scan_rows ORDER BY ordinal "
+            "ON CONFLICT DO NOTHING"
+        )
+        created = cursor.rowcount
+        # Dropped now, not only at commit: a test's transaction (or any caller's savepoint) may scan again.
+        cursor.execute("DROP TABLE notification_scan_rows")
+    return created
 
 
 class _Scan:
@@ -169,17 +298,16 @@ class _Scan:
         oldest = min(self.calendar.add_working_days(self.today, -reach), self.today - self.lookback)
         return oldest, newest
 
-    def moments(self, rule: ReminderRule, item: registry.DueItem, people: _People):
-        """(purpose, offset, principal ids) for what this rule says about this item today."""
-        fired = [o for o in rule.offsets if self.fires_on(item.due_date, o) <= self.today]
-        if fired:
-            # Only the latest moment that has come: a late scan never sends a stale "3 days left".
-            yield Notification.Purpose.REMINDER, max(fired), item.recipient_ids
-        if rule.escalate_after and self.days_overdue(item.due_date) >= rule.escalate_after:
-            heads = people.rdec_supervisors if item.rdec_work else people.heads_by_agency.get(item.agency_id, [])
-            yield Notification.Purpose.ESCALATION, rule.escalate_after, tuple(heads)
+    def moments_on(self, rule: ReminderRule, due: datetime.date) -> tuple[int | None, bool]:
+        """For an item due on `due`: the latest reminder offset whose moment has come (None if none has), and
+        whether the rule escalates it today. The same for every item due that day."""
+        fired = [o for o in rule.offsets if self.fires_on(due, o) <= self.today]
+        # Only the latest moment that has come: a late scan never sends a stale "3 days left".
+        offset = max(fired) if fired else None
+        return offset, bool(rule.escalate_after and self.days_overdue(due) >= rule.escalate_after)
 
-    def rows_for(self, source: registry.DeadlineSource, rules: list[ReminderRule]) -> list[Notification]:
+    def rows_for(self, source: registry.DeadlineSource, rules: list[ReminderRule]) -> list[tuple]:
+        """The rows (in `_COLUMNS` order) this kind's rules call for today and nobody has yet."""
         oldest, newest = self.window(rules)
         items = list(source.due_between(oldest, newest))
         if not items:
@@ -195,34 +323,55 @@ class _Scan:
             {item.agency_id for item in items if item.agency_id},
             self.today,
         )
-        rows = []
+        # Who gets a principal's notices: the principal, then each substitute in force (on the principal's behalf).
+        fan_out = {
+            principal: [(principal, None)] + [(s, principal) for s in people.substitutes.get(principal, ())]
+            for principal in {pk for item in items for pk in item.recipient_ids}
+            | {pk for pks in people.heads_by_agency.values() for pk in pks}
+            | set(people.rdec_supervisors)
+        }
+        plans: dict[tuple[int, datetime.date], tuple[int | None, bool]] = {}
+        rows: list[tuple] = []
+        reminder, escalation = Notification.Purpose.REMINDER, Notification.Purpose.ESCALATION
         for item in items:
+            due = item.due_date
             for rule in rules:
-                for purpose, offset, principals in self.moments(rule, item, people):
-                    for principal in principals:
-                        # A substitute in force receives what the person they stand in for receives.
-                        for recipient, behalf in [(principal, None)] + [
-                            (s, principal) for s in people.substitutes.get(principal, ())
-                        ]:
-                            rows += self.notifications(
-                                source, rule, item, purpose, offset, recipient, behalf, people, content_type, existing
-                            )
+                plan = plans.get((rule.pk, due))
+                if plan is None:
+                    plan = plans[(rule.pk, due)] = self.moments_on(rule, due)
+                offset, escalates = plan
+                if offset is not None:
+                    self._add(rows, existing, source, rule, item, reminder, offset, item.recipient_ids, fan_out, people)
+                if escalates:
+                    heads = (
+                        people.rdec_supervisors if item.rdec_work else people.heads_by_agency.get(item.agency_id, ())
+                    )
+                    self._add(
+                        rows, existing, source, rule, item, escalation, rule.escalate_after, heads, fan_out, people
+                    )
         return rows
 
+    def _add(self, rows, existing, source, rule, item, purpose, offset, principals, fan_out, people) -> None:
+        for principal in principals:
+            # A substitute in force receives what the person they stand in for receives.
+            for recipient, behalf in fan_out[principal]:
+                user = people.users.get(recipient)
+                if user is None:
+                    continue
+                channels = [
+                    channel
+                    for channel in rule.channels
+                    if (recipient, item.object_id, rule.pk, purpose, offset, item.due_date, channel) not in existing
+                    and (channel != Channel.EMAIL or user["email"])
+                ]
+                if channels:
+                    rows += self.notifications(
+                        source, rule, item, purpose, offset, recipient, behalf, user, channels, people, existing
+                    )
+
     def notifications(
-        self, source, rule, item, purpose, offset, recipient, behalf, people, content_type, existing
-    ) -> list[Notification]:
-        user = people.users.get(recipient)
-        if user is None:
-            return []
-        channels = [
-            channel
-            for channel in rule.channels
-            if (recipient, item.object_id, rule.pk, purpose, offset, item.due_date, channel) not in existing
-            and (channel != Channel.EMAIL or user["email"])
-        ]
-        if not channels:
-            return []
+        self, source, rule, item, purpose, offset, recipient, behalf, user, channels, people, existing
+    ) -> list[tuple]:
         context = {
             "recipient": _display(user),
             "on_behalf_of": _display(people.users.get(behalf)) if behalf else "",
@@ -238,32 +387,34 @@ class _Scan:
         subject = self.renderer.render(
             rule, "subject_template" if reminder else "escalation_subject_template", context, source
         )
+        subject = " ".join(subject.split())[:300]
         body = self.renderer.render(rule, "body_template" if reminder else "escalation_body_template", context, source)
+        content_type_id = ContentType.objects.get_for_model(source.model).pk
         rows = []
         for channel in channels:
             existing.add((recipient, item.object_id, rule.pk, purpose, offset, item.due_date, channel))
             in_app = channel == Channel.IN_APP
             rows.append(
-                Notification(
-                    recipient_id=recipient,
-                    on_behalf_of_id=behalf,
-                    content_type=content_type,
-                    object_id=item.object_id,
-                    kind=source.kind,
-                    item_title=item.title[:300],
-                    url=item.url,
-                    rule=rule,
-                    purpose=purpose,
-                    offset=offset,
-                    due_date=item.due_date,
-                    channel=channel,
-                    digest=bool(not in_app and user["notification_preference__daily_digest"]),
+                (
+                    recipient,
+                    behalf,
+                    content_type_id,
+                    item.object_id,
+                    source.kind,
+                    item.title[:300],
+                    item.url,
+                    rule.pk,
+                    purpose,
+                    offset,
+                    item.due_date,
+                    channel,
+                    bool(not in_app and user["notification_preference__daily_digest"]),
                     # In-app notices are delivered by being stored.
-                    state=Notification.State.SENT if in_app else Notification.State.PENDING,
-                    sent_at=self.now if in_app else None,
-                    to_address="" if in_app else user["email"],
-                    subject=" ".join(subject.split())[:300],
-                    body=body,
+                    Notification.State.SENT if in_app else Notification.State.PENDING,
+                    self.now if in_app else None,
+                    "" if in_app else user["email"],
+                    subject,
+                    body,
                 )
             )
         return rows
