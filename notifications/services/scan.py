@@ -48,11 +48,20 @@ class _People:
     rdec_supervisors: list[int]
 
 
+def _among(queryset, column: str, ids: set[int]):
+    """`queryset` narrowed to rows whose `column` is one of `ids`: on PostgreSQL one array parameter
+    (`= ANY(%s)`), not thousands of bound values that Django resolves one by one."""
+    if connection.vendor != "postgresql":
+        return queryset.filter(**{f"{column}__in": ids})
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    return queryset.extra(where=[f"{table}.{connection.ops.quote_name(column)} = ANY(%s)"], params=[list(ids)])
+
+
 def _load_people(recipient_ids: set[int], agency_ids: set[int], today: datetime.date) -> _People:
     User = get_user_model()
     heads_by_agency: dict[int, list[int]] = defaultdict(list)
-    for pk, agency_id in User.objects.filter(
-        is_active=True, groups__name=Role.AGENCY_HEAD, agency_id__in=agency_ids
+    for pk, agency_id in _among(
+        User.objects.filter(is_active=True, groups__name=Role.AGENCY_HEAD), "agency_id", agency_ids
     ).values_list("pk", "agency_id"):
         heads_by_agency[agency_id].append(pk)
     supervisors = list(
@@ -60,14 +69,20 @@ def _load_people(recipient_ids: set[int], agency_ids: set[int], today: datetime.
     )
     principals = recipient_ids | {pk for pks in heads_by_agency.values() for pk in pks} | set(supervisors)
     substitutes: dict[int, list[int]] = defaultdict(list)
-    for principal, substitute in Delegation.objects.filter(
-        status=Delegation.Status.IN_FORCE, starts__lte=today, ends__gte=today, user_id__in=principals
-    ).values_list("user_id", "substitute_id"):
+    for principal, substitute in (
+        _among(
+            Delegation.objects.filter(status=Delegation.Status.IN_FORCE, starts__lte=today, ends__gte=today),
+            "user_id",
+            principals,
+        )
+        .order_by()
+        .values_list("user_id", "substitute_id")
+    ):
         substitutes[principal].append(substitute)
     everyone = principals | {pk for pks in substitutes.values() for pk in pks}
     users = {
         row["pk"]: row
-        for row in User.objects.filter(pk__in=everyone, is_active=True).values(
+        for row in _among(User.objects.filter(is_active=True), "id", everyone).values(
             "pk", "email", "display_name", "username", "notification_preference__daily_digest"
         )
     }
@@ -314,9 +329,9 @@ class _Scan:
             return []
         content_type = ContentType.objects.get_for_model(source.model)
         existing = set(
-            Notification.objects.filter(
-                content_type=content_type, kind=source.kind, due_date__range=(oldest, newest)
-            ).values_list("recipient_id", "object_id", "rule_id", "purpose", "offset", "due_date", "channel")
+            Notification.objects.filter(content_type=content_type, kind=source.kind, due_date__range=(oldest, newest))
+            .order_by()  # a set: no sort by the model's ordering
+            .values_list("recipient_id", "object_id", "rule_id", "purpose", "offset", "due_date", "channel")
         )
         people = _load_people(
             {pk for item in items for pk in item.recipient_ids},
