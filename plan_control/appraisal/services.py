@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -90,9 +90,45 @@ def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
     if round_.status != AppraisalRound.Status.ROLLING_UP:
         return 0  # a late redelivery after the rollup finished: nothing to do
     plans = ControlledPlan.objects.filter(year=round_.year, agency_id=agency_id, status__in=ACTIVE_PLAN_STATES)
-    figures = formula.plan_figures(plans)
+    # Durable: the rows must be committed before this task (or a sibling finishing at the same moment) counts
+    # them, or the round could wait for rows nobody else can see yet.
+    with transaction.atomic(durable=True):
+        if connection.vendor == "postgresql":
+            rolled = _upsert_scores_in_sql(round_, plans)
+        else:
+            rolled = _upsert_scores_in_python(round_, plans)
+    appraisal_rollup_finish_if_done(round_id=round_id)
+    return rolled
+
+
+def _upsert_scores_in_sql(round_: AppraisalRound, plans) -> int:
+    """One statement: the figures' GROUP BY, the formula (`formula.SCORE_SQL`) and the upsert, in PostgreSQL.
+    The unique (round, plan) key makes a rerun or a redelivered task update the same rows, and only the computed
+    columns: the self-assessment and the review stay. A new row is `suggested`, with no transition log row, as
+    `Appraisal`'s default state has always been created."""
+    select, params = formula.scored(plans, round_.weights)
+    table = connection.ops.quote_name(Appraisal._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (round_id, plan_id, agency_id, components, suggested_score, status,
+                                 self_assessment, review_comment, grade)
+            SELECT %s, s.plan_id, s.agency_id, s.components, s.suggested_score, %s, '', '', ''
+            FROM ({select}) AS s
+            ON CONFLICT (round_id, plan_id) DO UPDATE
+            SET components = EXCLUDED.components,
+                suggested_score = EXCLUDED.suggested_score,
+                computed_at = EXCLUDED.computed_at
+            """,
+            [round_.pk, Appraisal.Status.SUGGESTED, *params],
+        )
+        return cursor.rowcount
+
+
+def _upsert_scores_in_python(round_: AppraisalRound, plans) -> int:
+    """The same upsert with the formula in Python (`formula.components`), for SQLite (`make run`)."""
     rows = []
-    for plan_id, row in figures.items():
+    for plan_id, row in formula.plan_figures(plans).items():
         parts = formula.components(
             counted=row["counted"],
             lag_sum=row["lag_sum"],
@@ -106,22 +142,17 @@ def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
             Appraisal(
                 round=round_,
                 plan_id=plan_id,
-                agency_id=agency_id,
+                agency_id=row["agency_id"],
                 components=parts,
                 suggested_score=formula.suggested_score(parts, round_.weights),
             )
         )
-    # Durable: the rows must be committed before this task (or a sibling finishing at the same moment) counts
-    # them, or the round could wait for rows nobody else can see yet.
-    with transaction.atomic(durable=True):
-        # The unique (round, plan) key makes a rerun or a redelivered task update the same rows.
-        Appraisal.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["round", "plan"],
-            update_fields=["components", "suggested_score", "computed_at"],
-        )
-    appraisal_rollup_finish_if_done(round_id=round_id)
+    Appraisal.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["round", "plan"],
+        update_fields=["components", "suggested_score", "computed_at"],
+    )
     return len(rows)
 
 
