@@ -57,7 +57,13 @@ def test_due_items_yield_one_mail_per_rule_and_offset_even_when_scanned_twice(ma
     assert set(Notification.objects.filter(channel="email").values_list("state", flat=True)) == {"sent"}
 
 
-def test_a_worker_killed_in_the_middle_of_a_send_still_yields_one_mail_each(mail_worker, smtp_server, office):
+def test_a_worker_killed_in_the_middle_of_a_send_loses_nothing_and_repeats_only_under_the_same_message_id(
+    mail_worker, smtp_server, office
+):
+    """The batch is marked sent once its SMTP session ends: a worker killed inside it has had two messages
+    accepted and nothing marked. The redelivered task sends the whole batch: every recipient gets theirs, the two
+    repeated copies carry the Message-ID of their first (a mail store sees one message each), and each row is
+    sent once in the database."""
     agency, head = office
     ReminderRuleFactory(channels=["email"], escalate_after=None)
     due = add_working_days(today(), 3)
@@ -68,18 +74,28 @@ def test_a_worker_killed_in_the_middle_of_a_send_still_yields_one_mail_each(mail
 
     scan_deadlines.delay()
     assert smtp_server.handler.held.wait(30), "the send never reached the third message"
-    assert len(smtp_server.messages) == 2
+    first_copies = smtp_server.messages
+    assert len(first_copies) == 2
     mail_worker.kill()  # SIGKILL, pool included: the batch task was never acknowledged
     smtp_server.release_hold()
     mail_worker.start()
 
-    wait_for(lambda: len(smtp_server.messages) >= 5, seconds=45, message="the redelivered batch")
+    wait_for(lambda: len(smtp_server.messages) >= 7, seconds=45, message="the redelivered batch")
     time.sleep(2)
     messages = smtp_server.messages
-    assert len(messages) == 5
-    assert len(set(notification_ids(messages))) == 5
-    assert sorted(m["To"] for m in messages) == [f"clerk{n}@tb.gov.tw" for n in range(5)]
+    assert len(messages) == 7
+    by_message_id = {}
+    for message in messages:
+        by_message_id.setdefault(message["Message-ID"], []).append(message)
+    assert len(by_message_id) == 5
+    assert sorted(m["To"] for m in (copies[0] for copies in by_message_id.values())) == [
+        f"clerk{n}@tb.gov.tw" for n in range(5)
+    ]
+    repeated = {mid for mid, copies in by_message_id.items() if len(copies) == 2}
+    assert repeated == {m["Message-ID"] for m in first_copies}
+    assert all(len({m["X-RDEC-Notification"] for m in copies}) == 1 for copies in by_message_id.values())
     assert set(Notification.objects.values_list("state", "attempts")) == {("sent", 1)}
+    assert TransitionLog.objects.filter(transition="mark_sent").count() == 5
 
 
 def test_smtp_down_then_back_retries_and_delivers_once(mail_worker, smtp_server, office):

@@ -1,19 +1,22 @@
 """The deadline scan and the send, on the real calendar, in the test process (mail in memory)."""
 
 import datetime
+import email
+from email import policy
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from accounts import services as account_services
 from accounts.roles import Role
 from accounts.tests.factories import AgencyFactory, DelegationFactory
 from notifications import services
 from notifications.models import Notification, ReminderRule
+from notifications.services import delivery
 from notifications.tests.factories import ReminderRuleFactory, due_item
 from workflow_site.models import TransitionLog
 from workflow_site.roc_calendar.services import calendar_override_create
@@ -274,37 +277,64 @@ def test_the_portable_path_marks_sent_like_the_postgresql_one(office, monkeypatc
     assert (log.transition, log.source, log.target) == ("mark_sent", "pending", "sent")
 
 
-def _synchronous_commit() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.django_db(transaction=True)
-def test_the_send_skips_only_the_flush_wait_and_gives_the_connection_back_as_it_found_it(office, monkeypatch):
-    """Sent rows commit one by one without waiting for the WAL flush; nothing else on the connection does."""
+def test_a_batch_whose_commit_fails_after_smtp_accepted_it_is_sent_again_with_the_same_message_id(office, monkeypatch):
+    """The crash window: messages accepted, the batch's mark never committed. The redelivered task (same claim)
+    sends them again, each with the Message-ID of its first copy; nothing is lost and each row is sent once."""
     _agency, clerk, _head = office
     ReminderRuleFactory(channels=["email"])
     due_item(owner=clerk, due=datetime.date(2025, 3, 10))
     due_item(owner=clerk, due=datetime.date(2025, 3, 10))
-    result = scan("2025-03-05")
-    seen = []
-    send = EmailMessage.send
+    (batch,) = scan("2025-03-05").enqueued
 
-    def spying_send(message, *args, **kwargs):
-        seen.append(_synchronous_commit())
-        return send(message, *args, **kwargs)
+    def lost_commit(*args, **kwargs):
+        raise DatabaseError("the worker died before the batch was marked")
 
-    monkeypatch.setattr(EmailMessage, "send", spying_send)
-    (batch,) = result.enqueued
-    assert services.notifications_send(notification_ids=batch[:1]).sent == batch[:1]
-    assert (seen, _synchronous_commit()) == (["off"], "on")
+    monkeypatch.setattr(delivery, "apply_bulk_transition", lost_commit)
+    with pytest.raises(DatabaseError):
+        services.notifications_send(notification_ids=batch, claim="task-a")
+    assert len(mail.outbox) == 2
+    assert set(Notification.objects.values_list("state", "claimed_by")) == {("pending", "task-a")}
+    monkeypatch.undo()
 
-    def broken_send(message, *args, **kwargs):
-        raise RuntimeError("a bug, not an SMTP error")
+    assert services.notifications_send(notification_ids=batch, claim="task-a").sent == batch
 
-    monkeypatch.setattr(EmailMessage, "send", broken_send)
-    with pytest.raises(RuntimeError):
-        services.notifications_send(notification_ids=batch[1:])
-    assert _synchronous_commit() == "on"
-    assert list(Notification.objects.order_by("pk").values_list("state", flat=True)) == ["sent", "pending"]
+    first, again = mail.outbox[:2], mail.outbox[2:]
+    assert [m.extra_headers["Message-ID"] for m in again] == [m.extra_headers["Message-ID"] for m in first]
+    assert len({m.extra_headers["Message-ID"] for m in first}) == 2
+    assert set(Notification.objects.values_list("state", "attempts", "claimed_by")) == {("sent", 1, "")}
+    assert TransitionLog.objects.filter(transition="mark_sent").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_smtp_the_batch_is_composed_like_djangos_message_and_marked_sent_in_one_go(
+    office, smtp_server, settings, django_assert_max_num_queries
+):
+    _agency, clerk, head = office
+    ReminderRuleFactory(channels=["email"])
+    for _ in range(3):
+        due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    due_item(owner=head, due=datetime.date(2025, 3, 10))
+    (batch,) = scan("2025-03-05").enqueued
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_server.host, smtp_server.port
+    # Claim, load, the items still open, then the whole batch marked sent: a fixed number, whatever its size.
+    with django_assert_max_num_queries(12):
+        assert services.notifications_send(notification_ids=batch).sent == batch
+
+    rows = {row.pk: row for row in Notification.objects.filter(pk__in=batch)}
+    messages = sorted(smtp_server.messages, key=lambda m: int(m["X-RDEC-Notification"]))
+    assert [int(m["X-RDEC-Notification"]) for m in messages] == batch
+    for message in messages:
+        row = rows[int(message["X-RDEC-Notification"])]
+        expected = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.to_address]).message()
+        assert message["Subject"] == row.subject
+        assert message["To"] == row.to_address
+        assert str(message["From"]) == str(email.message_from_bytes(expected.as_bytes(), policy=policy.default)["From"])
+        assert message["Message-ID"] == delivery.message_id(row)
+        assert message.get_content_type() == "text/plain"
+        assert message.get_content().replace("\r\n", "\n").rstrip("\n") == row.body.rstrip("\n")
+    assert set(Notification.objects.values_list("state", "attempts", "claimed_by")) == {("sent", 1, "")}
+    logs = TransitionLog.objects.filter(object_id__in=batch, transition="mark_sent")
+    assert sorted(logs.values_list("object_id", flat=True)) == batch
+    assert set(logs.values_list("source", "target", "actor")) == {("pending", "sent", None)}
