@@ -273,6 +273,24 @@ def _insert(rows: list[tuple]) -> int:
     return created
 
 
+_KEY_COLUMNS = ("recipient_id", "object_id", "rule_id", "purpose", "offset", "due_date", "channel")
+
+
+def _existing_keys(content_type: ContentType, kind: str, oldest: datetime.date, newest: datetime.date) -> set[str]:
+    """The rows of this kind already made for due dates in the window, each as the text of its unique key
+    (`notification_once` less the content type): "recipient object rule purpose offset YYYY-MM-DD channel".
+
+    On PostgreSQL the database writes the texts, so 20,000 keys come back as 20,000 strings, no dates to parse."""
+    rows = Notification.objects.filter(content_type=content_type, kind=kind, due_date__range=(oldest, newest))
+    if connection.vendor != "postgresql":
+        return {" ".join(str(value) for value in key) for key in rows.values_list(*_KEY_COLUMNS)}
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"to_char({quote(column)}, 'YYYY-MM-DD')" if column == "due_date" else quote(column) for column in _KEY_COLUMNS
+    )
+    return set(rows.order_by().extra(select={"key": f"concat_ws(' ', {columns})"}).values_list("key", flat=True))
+
+
 class _Scan:
     """One scan at one moment: the calendar, the templates and the date arithmetic are shared by all kinds."""
 
@@ -328,11 +346,7 @@ class _Scan:
         if not items:
             return []
         content_type = ContentType.objects.get_for_model(source.model)
-        existing = set(
-            Notification.objects.filter(content_type=content_type, kind=source.kind, due_date__range=(oldest, newest))
-            .order_by()  # a set: no sort by the model's ordering
-            .values_list("recipient_id", "object_id", "rule_id", "purpose", "offset", "due_date", "channel")
-        )
+        existing = _existing_keys(content_type, source.kind, oldest, newest)
         people = _load_people(
             {pk for item in items for pk in item.recipient_ids},
             {item.agency_id for item in items if item.agency_id},
@@ -347,7 +361,7 @@ class _Scan:
         }
         plans: dict[tuple[int, datetime.date], tuple[int | None, bool]] = {}
         rows: list[tuple] = []
-        reminder, escalation = Notification.Purpose.REMINDER, Notification.Purpose.ESCALATION
+        reminder, escalation = Notification.Purpose.REMINDER.value, Notification.Purpose.ESCALATION.value
         for item in items:
             due = item.due_date
             for rule in rules:
@@ -376,7 +390,8 @@ class _Scan:
                 channels = [
                     channel
                     for channel in rule.channels
-                    if (recipient, item.object_id, rule.pk, purpose, offset, item.due_date, channel) not in existing
+                    if f"{recipient} {item.object_id} {rule.pk} {purpose} {offset} {item.due_date} {channel}"
+                    not in existing
                     and (channel != Channel.EMAIL or user["email"])
                 ]
                 if channels:
@@ -407,7 +422,7 @@ class _Scan:
         content_type_id = ContentType.objects.get_for_model(source.model).pk
         rows = []
         for channel in channels:
-            existing.add((recipient, item.object_id, rule.pk, purpose, offset, item.due_date, channel))
+            existing.add(f"{recipient} {item.object_id} {rule.pk} {purpose} {offset} {item.due_date} {channel}")
             in_app = channel == Channel.IN_APP
             rows.append(
                 (
