@@ -381,18 +381,19 @@ class _Scan:
         return rows
 
     def _add(self, rows, existing, source, rule, item, purpose, offset, principals, fan_out, people) -> None:
+        # The key text (see `_existing_keys`) less the recipient in front and the channel at the end.
+        middle = f" {item.object_id} {rule.pk} {purpose} {offset} {item.due_date} "
+        users = people.users
         for principal in principals:
             # A substitute in force receives what the person they stand in for receives.
             for recipient, behalf in fan_out[principal]:
-                user = people.users.get(recipient)
+                user = users.get(recipient)
                 if user is None:
                     continue
                 channels = [
                     channel
                     for channel in rule.channels
-                    if f"{recipient} {item.object_id} {rule.pk} {purpose} {offset} {item.due_date} {channel}"
-                    not in existing
-                    and (channel != Channel.EMAIL or user["email"])
+                    if f"{recipient}{middle}{channel}" not in existing and (channel != Channel.EMAIL or user["email"])
                 ]
                 if channels:
                     rows += self.notifications(
