@@ -97,7 +97,10 @@ def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
             rolled = _upsert_scores_in_sql(round_, plans)
         else:
             rolled = _upsert_scores_in_python(round_, plans)
-    appraisal_rollup_finish_if_done(round_id=round_id)
+    # Only a task that may be the last takes the round's lock: the others see (without waiting behind the lock,
+    # or making a sibling's commit wait on it) that plans are still to be computed.
+    if selectors.rollup_progress(round_)["done"] >= round_.rollup_total:
+        appraisal_rollup_finish_if_done(round_id=round_id)
     return rolled
 
 
