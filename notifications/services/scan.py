@@ -133,19 +133,18 @@ class _Compiled:
         self.mentioned = frozenset(bare | other)
 
     def render(self, context: dict) -> str:
-        holes = self.holes
-        if holes is None or not all(isinstance(context.get(name), str) for name in holes):
+        if self.holes is None:
             return self.template.render(Context(context, autoescape=False)).strip()
+        # Only strings are filled in as they are (a number is localised): any other value is part of the shape.
+        holes = tuple(name for name in self.holes if isinstance(context.get(name), str))
         shape = tuple((name, value) for name, value in context.items() if name in self.mentioned and name not in holes)
-        parts = self._shapes.get(shape)
+        parts = self._shapes.get((holes, shape))
         if parts is None:
             if any(isinstance(value, str) and _MARK in value for _name, value in shape):
                 return self.template.render(Context(context, autoescape=False)).strip()
-            marked = dict(shape) | {name: f"{_MARK}{i}{_MARK}" for i, name in enumerate(holes)}
-            for name in context:  # names the template never mentions, so that a missing one stays missing alike
-                marked.setdefault(name, context[name])
+            marked = context | {name: f"{_MARK}{i}{_MARK}" for i, name in enumerate(holes)}
             parts = _MARKER.split(self.template.render(Context(marked, autoescape=False)))
-            self._shapes[shape] = parts
+            self._shapes[(holes, shape)] = parts
         return "".join(part if i % 2 == 0 else context[holes[int(part)]] for i, part in enumerate(parts)).strip()
 
 
