@@ -138,3 +138,28 @@ def test_the_rollup_stores_what_the_python_formula_computes_on_a_varied_year(mak
         if plan_id != zero.pk:  # and the test's own from-the-record formula agrees (its budget is fixed)
             assert row.suggested_score == expected_score(report_specs(numbers[plan_id]), weights)
     assert rows_by_plan[zero.pk].components["budget"] == 100.0  # no budget: nothing to under-spend
+
+
+def test_the_sqlite_path_stores_the_same_rows_as_the_postgresql_statement(make_user):
+    """`make run` (SQLite) upserts with the Python formula: on the same year it writes what the SQL wrote."""
+    from django.db import transaction
+
+    from accounts.roles import Role
+    from plan_control.appraisal.services import _upsert_scores_in_python, _upsert_scores_in_sql
+
+    officer = make_user(Role.RDEC_OFFICER)
+    numbers = build_year(agencies=2, per_agency=12, prefix="SQ")
+    round_ = appraisal_round_create(actor=officer, year=ControlledPlan.objects.get(pk=next(iter(numbers))).year)
+    plans = ControlledPlan.objects.filter(pk__in=numbers)
+    with transaction.atomic():
+        assert _upsert_scores_in_sql(round_, plans) == len(numbers)
+    in_sql = {a.plan_id: (a.components, a.suggested_score) for a in Appraisal.objects.filter(round=round_)}
+    Appraisal.objects.filter(round=round_).update(components={}, suggested_score=0, self_score=77)
+    with transaction.atomic():
+        assert _upsert_scores_in_python(round_, plans) == len(numbers)
+    rows = list(Appraisal.objects.filter(round=round_))
+    assert {a.plan_id: (a.components, a.suggested_score) for a in rows} == in_sql
+    assert {a.self_score for a in rows} == {Decimal(77)}  # the upsert leaves the self-assessment alone
+    with transaction.atomic():
+        _upsert_scores_in_sql(round_, plans)
+    assert set(Appraisal.objects.filter(round=round_).values_list("self_score", flat=True)) == {Decimal(77)}
