@@ -338,3 +338,30 @@ def test_over_smtp_the_batch_is_composed_like_djangos_message_and_marked_sent_in
     logs = TransitionLog.objects.filter(object_id__in=batch, transition="mark_sent")
     assert sorted(logs.values_list("object_id", flat=True)) == batch
     assert set(logs.values_list("source", "target", "actor")) == {("pending", "sent", None)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_recipient_retries_alone_while_the_rest_of_the_batch_is_sent(office, smtp_server, settings):
+    _agency, clerk, head = office
+    ReminderRuleFactory(channels=["email"])
+    due_item(owner=clerk, due=datetime.date(2025, 3, 10))
+    due_item(owner=head, due=datetime.date(2025, 3, 10))
+    (batch,) = scan("2025-03-05").enqueued
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_server.host, smtp_server.port
+    accept = smtp_server.handler.handle_RCPT
+
+    async def refuse_the_clerk(server, session, envelope, address, rcpt_options):
+        if address == "clerk@pwb.gov.tw":
+            return "550 5.1.1 mailbox unavailable"
+        return await accept(server, session, envelope, address, rcpt_options)
+
+    smtp_server.handler.handle_RCPT = refuse_the_clerk
+
+    result = services.notifications_send(notification_ids=batch)
+
+    rows = {row.to_address: row for row in Notification.objects.filter(pk__in=batch)}
+    assert (result.sent, result.retry) == ([rows["head@pwb.gov.tw"].pk], [rows["clerk@pwb.gov.tw"].pk])
+    assert [m["To"] for m in smtp_server.messages] == ["head@pwb.gov.tw"]
+    assert (rows["head@pwb.gov.tw"].state, rows["clerk@pwb.gov.tw"].state) == ("sent", "retrying")
+    assert "SMTPRecipientsRefused" in rows["clerk@pwb.gov.tw"].last_error
