@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -18,6 +19,15 @@ from plan_control.monitoring import deadlines, services
 from plan_control.tests.factories import LINEAR, YEAR, agency_people, report_for
 
 pytestmark = pytest.mark.django_db
+
+# A Friday morning in Taipei: what a scan finds depends on the working day and the hour (escalations).
+MORNING = datetime.datetime(2026, 12, 4, 9, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+
+
+@pytest.fixture(autouse=True)
+def friday_morning():
+    with time_machine.travel(MORNING, tick=False):
+        yield
 
 
 @pytest.fixture
@@ -48,7 +58,8 @@ def file_report(clerk, plan, month: int, actual, *, lagging: bool = True):
 
 
 def test_a_lag_alert_is_worded_as_a_lag_alert_not_a_deadline(plan_world):
-    ReminderRule.objects.get_or_create(
+    # The migrations seed every rule (e-mail too): this test reads the in-app row alone.
+    ReminderRule.objects.update_or_create(
         kind=deadlines.LAG_ALERT, defaults={"name": "計畫連續落後通知", "offsets": [0], "channels": ["in_app"]}
     )
     clerk, plan = plan_world["clerk"], plan_world["plan"]
@@ -87,11 +98,11 @@ def test_an_admins_own_lag_alert_wording_wins(plan_world):
 
 def test_the_other_deadlines_keep_the_generic_wording(plan_world):
     """Only the lag alert brings its own text: a report due still reads as a deadline."""
-    ReminderRule.objects.get_or_create(
+    ReminderRule.objects.update_or_create(
         kind=deadlines.REPORT_DUE, defaults={"name": "月進度填報提醒", "offsets": [-10], "channels": ["in_app"]}
     )
     services.reports_open_for_month(year=YEAR, month=11)  # due on the 10th of December 115
-    deadline_scan(now=timezone.make_aware(datetime.datetime(2026, 12, 5, 9)))
+    deadline_scan(now=timezone.now())
     reminders = Notification.objects.filter(kind=deadlines.REPORT_DUE)
     assert reminders and all("到期" in n.subject for n in reminders)
 
