@@ -8,6 +8,7 @@ replace the defaults (database `rdec`, Redis db 14), so several benches can run 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -38,11 +39,20 @@ class Worker:
     """`start()` waits until it answers a ping; `stop()` shuts it down warm, then kills what is left."""
 
     def __init__(
-        self, *, queue: str, log_path: Path, extra_env: dict | None = None, include: str = "", concurrency: int = 2
+        self,
+        *,
+        queue: str,
+        log_path: Path,
+        extra_env: dict | None = None,
+        include: str = "",
+        concurrency: int = 2,
+        node: str = "",
     ) -> None:
         self.queue = queue
         self.concurrency = concurrency
-        self.hostname = f"{queue}@{socket.gethostname()}"
+        # Two workers on one queue need node names of their own, or each answers the other's readiness ping.
+        self.node = node or queue
+        self.hostname = f"{self.node}@{socket.gethostname()}"
         self.log_path = log_path
         self.include = include
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
@@ -54,7 +64,7 @@ class Worker:
         argv = [
             sys.executable, "-m", "celery", "-A", "workflow_site", "worker",
             "--pool", "prefork", "--concurrency", str(self.concurrency), "-l", "warning",
-            "-Q", self.queue, "-n", f"{self.queue}@%h", "--without-mingle", "--without-gossip",
+            "-Q", self.queue, "-n", f"{self.node}@%h", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
         if self.include:
             argv += ["--include", self.include]
@@ -81,6 +91,36 @@ class Worker:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)  # nothing of it (pool children) outlives the bench
         self.process.wait()
+
+
+def in_flight(client, queue: str) -> int:
+    """The queue's messages still waiting or delivered but not yet acknowledged (acks_late: still running)."""
+    unacked = sum(1 for raw in client.hvals("unacked") if json.loads(raw)[2] == queue)
+    return client.llen(queue) + unacked
+
+
+def wait_drained(client, queue: str, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # Twice, a moment apart: a message popped from the list is in `unacked` a few microseconds later.
+        if in_flight(client, queue) == 0:
+            time.sleep(0.005)
+            if in_flight(client, queue) == 0:
+                return
+        time.sleep(0.01)
+    raise RuntimeError(f"queue {queue} not drained after {timeout} s")
+
+
+def noop_rate(client, queue: str, n: int, *, timeout: float) -> float:
+    """No-op Celery tasks per second through the workers on `queue`: the anchor every Celery bench compares with."""
+    from workflow_site import celery_app
+
+    start = time.perf_counter()
+    with celery_app.producer_or_acquire() as producer:
+        for _ in range(n):
+            celery_app.send_task("celery.ping", queue=queue, producer=producer)
+    wait_drained(client, queue, timeout=timeout)
+    return n / (time.perf_counter() - start)
 
 
 def drop_queue(queue: str) -> None:

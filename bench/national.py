@@ -45,11 +45,11 @@ import os
 import resource
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import _worker
 from _smtp_sink import LeanSink
 from _worker import BROKER_URL, DATABASE_URL, Worker, bench_environment, drop_queue
 
@@ -151,33 +151,7 @@ def children(pid: int) -> list[int]:
 
 
 class NodeWorker(Worker):
-    """bench/_worker.py's Worker with a node name of its own: two workers on one queue under one name would answer
-    each other's readiness ping."""
-
-    def __init__(self, *, node: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.node = node
-        self.hostname = f"{node}@{socket.gethostname()}"
-
-    def start(self) -> None:
-        argv = [
-            sys.executable, "-m", "celery", "-A", "workflow_site", "worker",
-            "--pool", "prefork", "--concurrency", str(self.concurrency), "-l", "warning",
-            "-Q", self.queue, "-n", f"{self.node}@%h", "--without-mingle", "--without-gossip",
-            "--include", self.include,
-        ]  # fmt: skip
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, process_group=0
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited during start-up; see {self.log_path}")
-            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
-                return
-        raise RuntimeError(f"worker not ready after 60 s; see {self.log_path}")
+    """A bench worker with a node name of its own (two share the queue) whose peak memory the phases read."""
 
     def pids(self) -> list[int]:
         return [self.process.pid, *children(self.process.pid)] if self.process else []
@@ -491,25 +465,11 @@ def scan(sizes: Sizes, rule: ReminderRule):
 
 
 def wait_drained(client) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if client.llen(UNIQUE) == 0:
-            unacked = sum(1 for raw in client.hvals("unacked") if json.loads(raw)[2] == UNIQUE)
-            if unacked == 0:
-                time.sleep(0.005)
-                if client.llen(UNIQUE) == 0 and not any(json.loads(r)[2] == UNIQUE for r in client.hvals("unacked")):
-                    return
-        time.sleep(0.02)
-    raise RuntimeError(f"queue {UNIQUE} not drained after {TIMEOUT} s")
+    _worker.wait_drained(client, UNIQUE, timeout=TIMEOUT)
 
 
 def noop_rate(client, n: int) -> float:
-    start = time.perf_counter()
-    with celery_app.producer_or_acquire() as producer:
-        for _ in range(n):
-            celery_app.send_task("celery.ping", queue=UNIQUE, producer=producer)
-    wait_drained(client)
-    return n / (time.perf_counter() - start)
+    return _worker.noop_rate(client, UNIQUE, n, timeout=TIMEOUT)
 
 
 def rollup(sizes: Sizes, workers) -> None:

@@ -34,7 +34,6 @@ after its session (four runs, load average 1 to 8): lean sink, batch 200, 1,229-
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -42,6 +41,7 @@ import sys
 import time
 from collections import Counter
 
+import _worker
 from _smtp_sink import HEADER, LeanSink
 from _worker import BROKER_URL, Worker, bench_environment, drop_queue
 
@@ -91,32 +91,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def ours_in_flight(client) -> int:
-    """Our messages still in the queue or delivered but not yet acknowledged (acks_late: still running)."""
-    waiting = client.llen(UNIQUE)
-    unacked = sum(1 for raw in client.hvals("unacked") if json.loads(raw)[2] == UNIQUE)
-    return waiting + unacked
-
-
 def wait_drained(client, *, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        # Twice, a moment apart: a message popped from the list is in `unacked` a few microseconds later.
-        if ours_in_flight(client) == 0:
-            time.sleep(0.005)
-            if ours_in_flight(client) == 0:
-                return
-        time.sleep(0.01)
-    raise RuntimeError(f"queue {UNIQUE} not drained after {timeout} s")
+    _worker.wait_drained(client, UNIQUE, timeout=timeout)
 
 
 def noop_rate(client, n: int) -> float:
-    start = time.perf_counter()
-    with celery_app.producer_or_acquire() as producer:
-        for _ in range(n):
-            celery_app.send_task("celery.ping", queue=UNIQUE, producer=producer)
-    wait_drained(client)
-    return n / (time.perf_counter() - start)
+    return _worker.noop_rate(client, UNIQUE, n, timeout=TIMEOUT)
 
 
 def make_data(prefix: str) -> tuple[Agency, ReminderRule]:
