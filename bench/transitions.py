@@ -3,8 +3,6 @@
 Service path: `delegation_revoke` (selector load, state check, permission through django-rules,
 ConcurrentTransitionMixin-guarded save, TransitionLog row, on_commit hook) in its own transaction.
 Raw path: `select_for_update` + `save(update_fields=...)` + log-row `create` in one transaction.
-Row path, for reference: `apply_transition_row` as the system, as a reminder's send runs it (no load, no
-permission to check, one autocommitted statement moving the row and writing its log row).
 Run: `make bench` or `.venv/bin/python bench/transitions.py [N]`. Target ratio >= 0.7.
 """
 
@@ -22,7 +20,6 @@ from django.db import transaction  # noqa: E402
 from accounts import services  # noqa: E402
 from accounts.models import Agency, Delegation, User  # noqa: E402
 from workflow_site.models import TransitionLog  # noqa: E402
-from workflow_site.transitions import apply_transition_row  # noqa: E402
 
 
 def make_delegations(n: int, user: User, substitute: User) -> list[int]:
@@ -62,13 +59,6 @@ def run_raw(ids: list[int], actor: User) -> float:
     return time.perf_counter() - start
 
 
-def run_row(ids: list[int]) -> float:
-    start = time.perf_counter()
-    for pk in ids:
-        apply_transition_row(Delegation, pk, "revoke", source="in_force", actor=None, reason="bench")
-    return time.perf_counter() - start
-
-
 def main(n: int) -> None:
     agency, _ = Agency.objects.get_or_create(code="BENCH", defaults={"name": "效能測試機關", "kind": "bureau"})
     actor, _ = User.objects.get_or_create(username="bench.actor", defaults={"agency": agency})
@@ -77,21 +67,18 @@ def main(n: int) -> None:
         warm = make_delegations(50, actor, substitute)
         run_service(warm[:25], actor)
         run_raw(warm[25:], actor)
-        run_row(make_delegations(25, actor, substitute))
-        # Alternate the paths so drift in the machine's load hits all alike.
-        service_s = raw_s = row_s = 0.0
+        # Alternate the paths so drift in the machine's load hits both alike.
+        service_s = raw_s = 0.0
         for _ in range(4):
             batch = make_delegations(n // 4, actor, substitute)
             half = len(batch) // 2
             service_s += run_service(batch[:half], actor)
             raw_s += run_raw(batch[half:], actor)
-            row_s += run_row(make_delegations(half, actor, substitute))
         count = (n // 4) * 4 // 2
         service_rate, raw_rate = count / service_s, count / raw_s
         print(f"transitions: {count} through each path on PostgreSQL, one process")
         print(f"service layer: {service_rate:8.0f} transitions/s")
         print(f"raw ORM:       {raw_rate:8.0f} transitions/s")
-        print(f"row path:      {count / row_s:8.0f} transitions/s (apply_transition_row, for reference)")
         print(f"ratio service/raw: {service_rate / raw_rate:.2f} (target >= 0.7)")
     finally:
         ids = Delegation.objects.filter(user=actor).values_list("pk", flat=True)

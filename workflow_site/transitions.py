@@ -8,15 +8,11 @@ row, and side effects scheduled with `transaction.on_commit`.
 
 from __future__ import annotations
 
-import datetime
-import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connections, models, transaction
-from django.db.models.constants import LOOKUP_SEP
-from django.db.models.sql import UpdateQuery
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
@@ -204,116 +200,6 @@ def apply_bulk_transition(
         # robust: a side effect that fails (the broker down) is logged; it cannot undo the committed change.
         transaction.on_commit(hook, robust=True)
     return len(rows)
-
-
-def apply_transition_row(
-    model: type[models.Model],
-    pk,
-    name: str,
-    *,
-    source: str,
-    guard: dict[str, Any] | None = None,
-    also_set: dict[str, Any] | None = None,
-    actor=None,
-    reason: str = "",
-    at: datetime.datetime | None = None,
-) -> bool:
-    """Run transition `name` on the one row `pk` of `model` if it is still in `source` and each field named in
-    `guard` holds the value given; returns whether it moved. A row that did not move is left alone, unlogged.
-
-    The single-row twin of `apply_bulk_transition`, for a hot path that already knows the row's state (a sent
-    reminder): the target is the one the model declares from `source`, the permission is checked for the actor
-    (or whom they stand in for), the method body is not run: `also_set` (values or expressions) stands in for
-    it. On PostgreSQL one statement, a data-modifying CTE (the guarded UPDATE and the log row written at `at`),
-    so outside a transaction it commits alone, with no BEGIN or COMMIT round trip; elsewhere the same UPDATE
-    and log row in a transaction.
-    """
-    meta = getattr(getattr(model, name, None), "_django_fsm", None)
-    if meta is None:
-        raise TypeError(f"{model.__name__}.{name} is not a django-fsm transition")
-    transition = meta.get_transition(source)
-    if transition is None:
-        raise TransitionNotAllowed(code="transition_not_allowed", extra={"state": source, "transition": name})
-    # Neither a condition nor a target the method returns can be known without loading the row.
-    if transition.conditions or not isinstance(transition.target, str):
-        raise TypeError(f"{model.__name__}.{name} needs the object: use apply_transition")
-    if guard and any(LOOKUP_SEP in key for key in guard):
-        raise TypeError("guard names fields and the values they must hold, not lookups")
-    acting_for = granting_principal(actor, transition.permission) if transition.permission else None
-    state = meta.field.attname
-    guard = {"pk": pk, state: source, **(guard or {})}
-    values = {state: transition.target, **(also_set or {})}
-    log = (ContentType.objects.get_for_model(model), name, source, transition.target, actor, acting_for, reason)
-    at = at or timezone.now()
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            if not model._default_manager.filter(**guard).update(**values):
-                return False
-            _log_from_query(model._default_manager.filter(pk=pk), *log, at)
-        return True
-    statement, set_plan, guard_fields = _row_statement(
-        model,
-        connection.alias,
-        tuple((key, _how_set(value)) for key, value in values.items()),
-        tuple((key, value is None) for key, value in guard.items()),
-    )
-    params = []
-    for (field, expression_params), value in zip(set_plan, values.values(), strict=True):
-        if field is not None:
-            params.append(field.get_db_prep_save(value, connection))
-        else:
-            params += expression_params
-    for field, value in zip(guard_fields, guard.values(), strict=True):
-        if field is not None:
-            params.append(field.get_db_prep_value(value, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, *_log_params(connection, *log, at)])
-        return cursor.rowcount == 1
-
-
-def _how_set(value):
-    """How a value of `also_set` enters the statement: an expression as its SQL, None as NULL (as the ORM writes
-    it: one parameter fewer to send), anything else as a placeholder."""
-    if hasattr(value, "resolve_expression"):
-        return value
-    return "NULL" if value is None else "%s"
-
-
-@functools.lru_cache(maxsize=64)
-def _row_statement(model, alias: str, set_shape: tuple, guard_shape: tuple) -> tuple[str, tuple, tuple]:
-    """The statement of `apply_transition_row` for one shape of call, built once (the ORM's compiler would cost
-    about a millisecond a row, as much as the rest of a reminder's send), with what fills its placeholders.
-
-    `set_shape`: (field, `_how_set` its value); `guard_shape`: (field, whether the row must hold NULL there).
-    Returns the SQL; per set field (the field whose value fills a placeholder, or None and the parameters of the
-    expression it is set to); per guard field the field whose value fills a placeholder (None for IS NULL).
-    """
-    connection = connections[alias]
-    quote, opts = connection.ops.quote_name, model._meta
-    sets, set_plan = [], []
-    for name, how in set_shape:
-        field = opts.get_field(name)
-        if isinstance(how, str):
-            sets.append(f"{quote(field.column)} = {how}")
-            set_plan.append((field if how == "%s" else None, ()))
-        else:
-            query = UpdateQuery(model)
-            resolved = how.resolve_expression(query, allow_joins=False, for_save=True)
-            sql, params = query.get_compiler(using=alias).compile(resolved)
-            sets.append(f"{quote(field.column)} = {sql}")
-            set_plan.append((None, tuple(params)))
-    wheres, guard_fields = [], []
-    for name, is_null in guard_shape:
-        field = opts.pk if name == "pk" else opts.get_field(name)
-        wheres.append(f"{quote(field.column)} IS NULL" if is_null else f"{quote(field.column)} = %s")
-        guard_fields.append(None if is_null else field)
-    moved = quote("moved")
-    sql = (
-        f"WITH {moved} AS (UPDATE {quote(opts.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(wheres)} "
-        f"RETURNING {quote(opts.pk.column)} AS {quote('log_object_id')}) {_log_insert_sql(connection, moved)}"
-    )
-    return sql, tuple(set_plan), tuple(guard_fields)
 
 
 def _log_from_query(queryset, content_type, name, source, target, actor, acting_for, reason, now) -> None:
