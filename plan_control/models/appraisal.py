@@ -148,7 +148,9 @@ class Appraisal(StatefulModel):
         REVIEWED = "reviewed", _("研考會已複核")
         FINALISED = "finalised", _("已確定")
 
-    round = models.ForeignKey(AppraisalRound, on_delete=models.CASCADE, related_name="appraisals")
+    # No index of its own: (round, plan) and (round, agency) below both start with it, and the rollup writes every
+    # index of this table for every plan.
+    round = models.ForeignKey(AppraisalRound, on_delete=models.CASCADE, related_name="appraisals", db_index=False)
     plan = models.ForeignKey("plan_control.ControlledPlan", on_delete=models.PROTECT, related_name="appraisals")
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
     components = models.JSONField(_("評分構面"), default=dict)
