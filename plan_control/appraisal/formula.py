@@ -89,7 +89,9 @@ def plan_figures(plans) -> dict[int, dict]:
 # The formula in PostgreSQL, over any relation `f` with the columns of `figures` (innermost first: the exact mean
 # lag and budget execution rate; then the four components, clamped and rounded; then the JSON that `components`
 # returns and the weighted sum). Its only parameters are the four weights, first in the text. Divisions are carried
-# to 30 decimals (numeric(60, 30)), so what round() sees is the exact value wherever it could matter.
+# to 30 decimals (numeric(60, 30)), so what round() sees is the exact value wherever it could matter. OFFSET 0 keeps
+# each level a subquery of its own: flattened, PostgreSQL would repeat those divisions in every expression that
+# names mean_lag or rate (a tenth of the rollup's time).
 SCORE_SQL = """
 SELECT p.pk AS plan_id, p.agency_id,
        jsonb_build_object(
@@ -122,7 +124,9 @@ FROM (
                CASE WHEN f.budget <> 0 THEN CAST(coalesce(f.budget_executed, 0) AS numeric(60, 30)) * 100 / f.budget
                     ELSE 100 END AS rate
         FROM ({figures}) AS f
+        OFFSET 0
     ) AS m
+    OFFSET 0
 ) AS p"""
 
 
