@@ -6,6 +6,7 @@ import datetime
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Value
@@ -56,22 +57,23 @@ def _round(round_id: int, *, lock: bool = True) -> AppraisalRound:
 
 @transaction.atomic
 def appraisal_rollup_start(*, round_id: int, actor) -> AppraisalRound:
-    """open | rolling_up | self_assessment -> rolling_up: one Celery task per agency computes its plans'
-    suggested scores; the last to finish moves the round to self_assessment. A rerun recomputes the same rows."""
-    from .tasks import rollup_agency
+    """open | rolling_up | self_assessment -> rolling_up: Celery tasks, each computing the suggested scores of a
+    batch of whole agencies (`selectors.rollup_batches`, APPRAISAL_ROLLUP_BATCH_PLANS), fill the round; the last
+    to finish moves it to self_assessment. A rerun recomputes the same rows."""
+    from .tasks import rollup_agencies
 
     round_ = _round(round_id)
     plans = ControlledPlan.objects.filter(year=round_.year, status__in=ACTIVE_PLAN_STATES)
-    agency_ids = sorted(set(plans.values_list("agency_id", flat=True)))
+    total, batches = selectors.rollup_batches(plans, batch_plans=settings.APPRAISAL_ROLLUP_BATCH_PLANS)
     apply_transition(
         round_,
         "start_rollup",
         actor=actor,
-        kwargs={"task_id": uuid.uuid4().hex, "total": plans.count(), "at": Now()},
+        kwargs={"task_id": uuid.uuid4().hex, "total": total, "at": Now()},
         update_fields=["rollup_task_id", "rollup_total", "rollup_started_at"],
     )
     round_.refresh_from_db(fields=["rollup_started_at"])
-    if not agency_ids:
+    if not batches:
         transaction.on_commit(lambda: appraisal_rollup_finish_if_done(round_id=round_.pk))
     else:
         from celery import group
@@ -79,17 +81,22 @@ def appraisal_rollup_start(*, round_id: int, actor) -> AppraisalRound:
         # robust: with the broker down the round stays rolling_up (logged) and RDEC reruns the rollup; no 500 for a
         # change that committed.
         transaction.on_commit(
-            lambda: group(rollup_agency.s(round_.pk, a) for a in agency_ids).apply_async(), robust=True
+            lambda: group(rollup_agencies.s(round_.pk, batch) for batch in batches).apply_async(), robust=True
         )
     return round_
 
 
 def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
     """Compute (or recompute) the suggested scores of one agency's plans: an upsert, safe to run twice."""
+    return appraisal_rollup_agencies(round_id=round_id, agency_ids=[agency_id])
+
+
+def appraisal_rollup_agencies(*, round_id: int, agency_ids: list[int]) -> int:
+    """Compute (or recompute) the suggested scores of these agencies' plans in one upsert, safe to run twice."""
     round_ = AppraisalRound.objects.get(pk=round_id)
     if round_.status != AppraisalRound.Status.ROLLING_UP:
         return 0  # a late redelivery after the rollup finished: nothing to do
-    plans = ControlledPlan.objects.filter(year=round_.year, agency_id=agency_id, status__in=ACTIVE_PLAN_STATES)
+    plans = ControlledPlan.objects.filter(year=round_.year, agency_id__in=agency_ids, status__in=ACTIVE_PLAN_STATES)
     # Durable: the rows must be committed before this task (or a sibling finishing at the same moment) counts
     # them, or the round could wait for rows nobody else can see yet.
     with transaction.atomic(durable=True):
@@ -112,6 +119,9 @@ def _upsert_scores_in_sql(round_: AppraisalRound, plans) -> int:
     select, params = formula.scored(plans, round_.weights)
     table = connection.ops.quote_name(Appraisal._meta.db_table)
     with connection.cursor() as cursor:
+        # The fan-out is the parallelism: several tasks run at once, so a parallel plan's extra processes would only
+        # take cores from the sibling tasks (and cost more to start than a batch takes to scan).
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(
             f"""
             INSERT INTO {table} (round_id, plan_id, agency_id, components, suggested_score, status,

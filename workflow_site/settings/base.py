@@ -224,6 +224,9 @@ APPLICANT_VERIFY_SECONDS = env.int("APPLICANT_VERIFY_SECONDS", default=2 * 24 * 
 NOTIFICATION_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATION_REQUEUE_AFTER_SECONDS", default=3600)
 # How long a send task holds the rows it claimed; a redelivered task (same id) takes them back at once.
 NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=600)
+# Year-end rollup (plan_control/appraisal/): each Celery task computes whole agencies, at least this many plans
+# together in one statement (1: one task per agency).
+APPRAISAL_ROLLUP_BATCH_PLANS = env.int("APPRAISAL_ROLLUP_BATCH_PLANS", default=2500)
 
 # Request size limits (README "Security"; https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size).
 # A JSON or form body: at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes. A multipart upload (attachments and imports take files

@@ -180,12 +180,42 @@ def logged(round_id: int, name: str) -> int:
     ).count()
 
 
-def test_rollup_through_the_worker_scores_every_plan_once_and_a_rerun_rewrites_the_same_rows(celery_worker, officer):
+def tasks_in(log: str, event: str) -> list[str]:
+    """Ids of the rollup tasks the worker's log says were `event` (received, succeeded)."""
+    return re.findall(rf"Task plan_control\.tasks\.rollup_agencies\[([0-9a-f-]+)\] {event}", log)
+
+
+def test_the_fan_out_batches_whole_agencies_of_at_least_the_batch_size(make_user):
+    sizes = [3, 1, 5, 2, 4]
+    made = Agency.objects.bulk_create(
+        Agency(code=f"RB{a}", name=f"分批{a}", kind=Agency.Kind.BUREAU) for a in range(len(sizes))
+    )
+    ControlledPlan.objects.bulk_create(
+        ControlledPlan(year=YEAR, code=f"B{a}-{i}", agency=agency, title="計畫", budget=BUDGET,
+                       planned_progress=LINEAR, status=ControlledPlan.Status.IN_EXECUTION)
+        for a, agency in enumerate(made)
+        for i in range(sizes[a])
+    )  # fmt: skip
+    plans = ControlledPlan.objects.filter(year=YEAR, agency__in=made)
+    a = [agency.pk for agency in made]
+    assert appraisal_selectors.rollup_batches(plans, batch_plans=4) == (15, [[a[0], a[1]], [a[2]], [a[3], a[4]]])
+    assert appraisal_selectors.rollup_batches(plans, batch_plans=1) == (15, [[pk] for pk in a])
+    assert appraisal_selectors.rollup_batches(plans, batch_plans=0) == (15, [[pk] for pk in a])
+    assert appraisal_selectors.rollup_batches(plans, batch_plans=100) == (15, [a])
+    assert appraisal_selectors.rollup_batches(plans.none(), batch_plans=4) == (0, [])
+
+
+def test_rollup_through_the_worker_scores_every_plan_once_and_a_rerun_rewrites_the_same_rows(
+    celery_worker, officer, settings
+):
+    settings.APPRAISAL_ROLLUP_BATCH_PLANS = 25  # two tasks: agencies 0-2 and 3-5, thirty plans each
     numbers = build_year()
     round_ = appraisal_round_create(actor=officer, year=YEAR)
+    log_from = len(celery_worker.log)
 
     start(round_.pk, officer)
     wait_for(lambda: round_status(round_.pk) == AppraisalRound.Status.SELF_ASSESSMENT, message="self_assessment")
+    assert len(tasks_in(celery_worker.log[log_from:], "succeeded")) == 2
 
     rows = {a.plan_id: a for a in Appraisal.objects.filter(round=round_)}
     assert sorted(rows) == sorted(numbers)  # every plan in execution or completed; not the others
@@ -237,7 +267,10 @@ def test_rollup_through_the_worker_scores_every_plan_once_and_a_rerun_rewrites_t
     assert logged(round_.pk, "finish_rollup") == 2
 
 
-def test_a_worker_killed_mid_rollup_has_its_task_redelivered_and_the_round_closes_once(celery_worker, officer):
+def test_a_worker_killed_mid_rollup_has_its_task_redelivered_and_the_round_closes_once(
+    celery_worker, officer, settings
+):
+    settings.APPRAISAL_ROLLUP_BATCH_PLANS = 20  # three tasks of two agencies each
     # A held task comes back after 4 s instead of an hour (the test settings sweep unacked messages every second).
     celery_worker.env["CELERY_VISIBILITY_TIMEOUT"] = "4"
     # A backend waiting for a lock does not notice that its client died unless told to check: without this, the
@@ -248,26 +281,27 @@ def test_a_worker_killed_mid_rollup_has_its_task_redelivered_and_the_round_close
     numbers = build_year()
     round_ = appraisal_round_create(actor=officer, year=YEAR)
     agency_ids = sorted(set(ControlledPlan.objects.filter(pk__in=numbers).values_list("agency_id", flat=True)))
-    held = agency_ids[3]  # the fourth agency's task is caught before its upsert commits
+    held = agency_ids[2]  # the second task (agencies 2 and 3) is caught before its upsert commits
     log_from = len(celery_worker.log)
 
-    start(round_.pk, officer)  # six tasks wait in the queue, in agency order
+    start(round_.pk, officer)  # three tasks wait in the queue, in agency order
     round_.refresh_from_db()
     with transaction.atomic():
         # FOR UPDATE on the agency row: the upsert's foreign-key check (FOR KEY SHARE, at commit: Django's
-        # constraints are deferred) waits on it, so the fourth task hangs with its rows uncommitted.
+        # constraints are deferred) waits on it, so the second task hangs with its rows uncommitted.
         Agency.objects.select_for_update().get(pk=held)
         celery_worker.start()
         wait_for(
-            lambda: appraisal_selectors.rollup_progress(round_)["done"] == 3 * PLANS_PER_AGENCY,
-            message="three agencies done",
+            lambda: appraisal_selectors.rollup_progress(round_)["done"] == 2 * PLANS_PER_AGENCY,
+            message="the first task's two agencies done",
         )
-        wait_for(lambda: waiting_on_a_lock() > 0, message="the fourth task to wait on the agency row")
-        assert appraisal_selectors.rollup_progress(round_) == {"done": 30, "total": 60}  # some, not all
-        celery_worker.kill()  # SIGKILL, pool included: the fourth task was never acknowledged
+        wait_for(lambda: waiting_on_a_lock() > 0, message="the second task to wait on the agency row")
+        assert appraisal_selectors.rollup_progress(round_) == {"done": 20, "total": 60}  # some, not all
+        celery_worker.kill()  # SIGKILL, pool included: the second task was never acknowledged
         wait_for(lambda: waiting_on_a_lock() == 0, seconds=10, message="the dead task's transaction to abort")
     assert round_status(round_.pk) == AppraisalRound.Status.ROLLING_UP
-    assert not Appraisal.objects.filter(round=round_, agency_id=held).exists()  # rolled back with the kill
+    # Rolled back with the kill, both agencies of the batch:
+    assert not Appraisal.objects.filter(round=round_, agency_id__in=agency_ids[2:4]).exists()
     celery_worker.start()
 
     wait_for(
@@ -285,10 +319,9 @@ def test_a_worker_killed_mid_rollup_has_its_task_redelivered_and_the_round_close
     assert logged(round_.pk, "finish_rollup") == 1
     # The worker's log: the held task received twice (before the kill, then redelivered), succeeded once.
     log = celery_worker.log[log_from:]
-    received = re.findall(r"Task plan_control\.tasks\.rollup_agency\[([0-9a-f-]+)\] received", log)
-    succeeded = re.findall(r"Task plan_control\.tasks\.rollup_agency\[([0-9a-f-]+)\] succeeded", log)
-    assert len(received) == AGENCIES + 1
-    assert len(set(received)) == AGENCIES
+    received, succeeded = tasks_in(log, "received"), tasks_in(log, "succeeded")
+    assert len(received) == 3 + 1
+    assert len(set(received)) == 3
     assert sorted(succeeded) == sorted(set(received))
 
 
