@@ -1,26 +1,28 @@
 """The year-end appraisal rollup of 10,000 plans x 12 monthly reports through a real Celery worker, against one
 set-based SQL aggregate over the same reports measured in the same run.
 
-- rollup: `appraisal_rollup_start()` (one `rollup_agency` task per agency, ~100 agencies, sent on commit) served
-  by one real worker (prefork, concurrency 2, a queue of its own; BENCH_DATABASE_URL / BENCH_BROKER_URL choose its
-  database and Redis), timed from the service call until the round is in self_assessment; twice: the first run
-  inserts the 10,000 Appraisal rows, the rerun updates the same rows in place. Each task is one
-  INSERT ... SELECT ... ON CONFLICT (figures, formula and upsert in PostgreSQL: `formula.SCORE_SQL`);
-- aggregate (the anchor): `formula.plan_figures()` (the GROUP BY every task runs for its agency) over all 10,000
-  plans at once, in this process; also with the formula applied to every row in Python;
-- the same per-agency upserts run one after another in this process, without Celery: how much of the rollup is
-  the SQL and how much the task round trips (a fresh database connection per task, the broker, the ack).
+- rollup: `appraisal_rollup_start()` (tasks of whole agencies, at least APPRAISAL_ROLLUP_BATCH_PLANS plans each:
+  four tasks at the default 2,500; sent on commit) served by one real worker (prefork, concurrency 2, a queue of its
+  own; BENCH_DATABASE_URL / BENCH_BROKER_URL choose its database and Redis), timed from the service call until the
+  round is in self_assessment; twice: the first run inserts the 10,000 Appraisal rows, the rerun updates the same
+  rows in place. Each task is one INSERT ... SELECT ... ON CONFLICT (figures, formula and upsert in PostgreSQL:
+  `formula.SCORE_SQL`). Then once more with one task per agency (batch size 1, 100 tasks), for comparison;
+- aggregate (the anchor): `formula.plan_figures()` (the GROUP BY every task runs for its agencies) over all 10,000
+  plans at once, in this process; also with the formula applied to every row in Python.
 The year (999, no real year) is built with COPY (workflow_site.bulk.copy_rows): 100 agencies x 100 plans, 120,000
 reports with random lags, late and missing months. Each run is checked: 10,000 rows, one per plan, scores equal
 to the in-process Python computation. Everything is deleted afterwards.
 Run: `.venv/bin/python bench/appraisal_rollup.py [PLANS]`. Target (#16): rollup <= 3 x the aggregate.
 
-Measured (2 cores shared with other sessions, load 3-6; issue #16):
-- before (Python formula per plan, bulk upsert): first run 3.9-4.3 s, rerun 4.5-5.2 s, 15-21 x the aggregate.
-- after (one INSERT ... SELECT ... ON CONFLICT per agency), 4 runs at load 3-6: first run 4.1-7.8 s, rerun
-  4.5-7.5 s, 9.5-16.2 x the aggregate (0.33-0.67 s under that load); the 100 upserts back to back without Celery
-  2.3-2.4 s (3.6-4.1 x): the <= 3 x target is NOT met; most of what is left is the per-task round trip, and the
-  per-agency statement's 100 index probes against the aggregate's single pass.
+Measured (2 cores shared with other sessions; issue #16):
+- before (Python formula per plan, bulk upsert, one task per agency): first run 3.9-4.3 s, rerun 4.5-5.2 s,
+  15-21 x the aggregate.
+- one INSERT ... SELECT ... ON CONFLICT per agency, one task per agency, 4 runs at load 3-6: 9.5-16.2 x; at load
+  0.5: 7.3 x (1.38 s against 0.19 s); the 100 statements back to back in one process already took 4.7 x: per
+  statement a new connection's cold catalogue, planning and a parallel plan's workers cost more than its 100 plans.
+- tasks of whole agencies (batches of 2,500 plans, one statement each), no parallel plan inside a task, the
+  formula's levels kept apart (OFFSET 0), no index of its own on Appraisal.round, at load 0.5: first run 2.3-2.4 x,
+  rerun 2.0-2.1 x (0.42-0.46 s against 0.15-0.18 s); batches of 1,000: 2.7-3.0 x; of 5,000: 1.8-2.4 x.
 """
 
 import datetime
@@ -39,18 +41,16 @@ from _setup import ROOT, raw_delete, setup_django  # noqa: E402
 
 setup_django()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.db import transaction  # noqa: E402
+from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Agency, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
 from plan_control.appraisal import formula, selectors  # noqa: E402
-from plan_control.appraisal.services import (  # noqa: E402
-    _upsert_scores_in_sql,
-    appraisal_rollup_start,
-    appraisal_round_create,
-)
+from plan_control.appraisal.services import appraisal_rollup_start, appraisal_round_create  # noqa: E402
 from plan_control.models import Appraisal, AppraisalRound, ControlledPlan, ProgressReport  # noqa: E402
 from plan_control.monitoring.selectors import ACTIVE_PLAN_STATES  # noqa: E402
 from workflow_site.bulk import copy_rows  # noqa: E402
@@ -198,6 +198,9 @@ def main(n: int) -> None:
         print(f"worker: prefork, concurrency 2, Redis {BROKER_URL}, queue {UNIQUE}")
         plans = ControlledPlan.objects.filter(year=YEAR, status__in=ACTIVE_PLAN_STATES)
 
+        batches = selectors.rollup_batches(plans, batch_plans=settings.APPRAISAL_ROLLUP_BATCH_PLANS)[1]
+        size = settings.APPRAISAL_ROLLUP_BATCH_PLANS
+        print(f"fan-out: {len(batches)} tasks of whole agencies, >= {size:,} plans each")
         first = rollup(round_.pk, officer)
         round_.refresh_from_db()
         start = time.perf_counter()
@@ -212,18 +215,16 @@ def main(n: int) -> None:
         print(f"rollup, rerun (updates):     {second:.3f} s; {check(round_, expected)}")
         print(f"set-based aggregate (plan_figures over {len(figures):,} plans, one GROUP BY): {aggregate_s:.3f} s")
         print(f"  + formula in Python for every plan (what the rollup computes, no writes): {scored_s:.3f} s")
-        agency_ids = sorted(set(plans.values_list("agency_id", flat=True)))
-        start = time.perf_counter()
-        for agency_id in agency_ids:
-            with transaction.atomic():
-                _upsert_scores_in_sql(round_, plans.filter(agency_id=agency_id))
-        serial_s = time.perf_counter() - start
-        print(f"the {len(agency_ids)} per-agency upserts here, one after another, no Celery: {serial_s:.3f} s")
+        with override_settings(APPRAISAL_ROLLUP_BATCH_PLANS=1):
+            per_agency = rollup(round_.pk, officer)
+        round_.refresh_from_db()
+        print(f"rollup, one task per agency: {per_agency:.3f} s; {check(round_, expected)}")
         for name, elapsed in (("first run", first), ("rerun", second)):
             ratio = elapsed / aggregate_s
             print(
                 f"ratio rollup / aggregate, {name}: {ratio:.1f} x (target <= 3 x: {'met' if ratio <= 3 else 'NOT met'})"
             )
+        print(f"ratio rollup / aggregate, one task per agency (for comparison): {per_agency / aggregate_s:.1f} x")
     finally:
         worker.stop()
         drop_queue(UNIQUE)

@@ -12,7 +12,8 @@ Measured:
   (as bench/monthly_analysis.py), best of 3, after `monthly_tally_rebuild` (timed);
 - deadline scan: `deadline_scan()` once (it creates the 100,000 reminders sent below) vs a bare anti-join
   INSERT ... SELECT of the same rows (rolled back), then a second scan that must create nothing;
-- rollup: `appraisal_rollup_start()` (one task per agency, 880 tasks) through two workers vs the set-based
+- rollup: `appraisal_rollup_start()` (tasks of whole agencies, >= APPRAISAL_ROLLUP_BATCH_PLANS plans each: 20
+  tasks at the default 2,500) through two workers vs the set-based
   aggregate `formula.plan_figures()` over all plans in this process (as bench/appraisal_rollup.py);
 - reminders: the 100,000 e-mails (batches of 200) through two workers (bench/_worker.py, prefork, concurrency 2
   each, one queue) to the lean SMTP sink (bench/_smtp_sink.py) vs the rate of no-op `celery.ping` tasks (a fifth
@@ -60,6 +61,7 @@ from _setup import ROOT, raw_delete, setup_django  # noqa: E402
 
 setup_django()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -473,7 +475,8 @@ def noop_rate(client, n: int) -> float:
 
 
 def rollup(sizes: Sizes, workers) -> None:
-    print(f"\nrollup ({sizes.plans:,} plans, {sizes.agencies} agencies: one task each, two workers)")
+    batch = settings.APPRAISAL_ROLLUP_BATCH_PLANS
+    print(f"\nrollup ({sizes.plans:,} plans, {sizes.agencies} agencies in tasks of >= {batch:,} plans, two workers)")
     officer = User.objects.get(username=OFFICER)
     round_ = appraisal_round_create(actor=officer, year=YEAR)
     status = AppraisalRound.objects.filter(pk=round_.pk).values_list("status", flat=True)
