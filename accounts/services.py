@@ -255,8 +255,12 @@ def _notify_delegation(delegation: Delegation, actor, *, revoked: bool) -> None:
             )
             % facts
         )
-    notices.send(recipient_ids=[substitute.pk], subject=subject, body=to_substitute, item=delegation, url="/")
-    notices.send(recipient_ids=[principal.pk], subject=subject, body=to_principal, item=delegation, url="/")
+    notices.send_each(
+        [
+            notices.Notice((substitute.pk,), subject, to_substitute, delegation, "/"),
+            notices.Notice((principal.pk,), subject, to_principal, delegation, "/"),
+        ]
+    )
 
 
 @transaction.atomic

@@ -31,7 +31,7 @@ class Notice:
     url: str
 
 
-Deliverer = Callable[[Notice], object]
+Deliverer = Callable[[list[Notice]], object]
 
 _deliverer: Deliverer | None = None
 
@@ -43,8 +43,18 @@ def register(deliverer: Deliverer) -> None:
 
 def send(*, recipient_ids: Iterable[int], subject: str, body: str, item: models.Model, url: str) -> None:
     """Write the notice for delivery after the current transaction commits (inside an atomic block: call it there)."""
+    send_each([Notice(tuple(recipient_ids), subject, body, item, url)])
+
+
+def send_each(notices: Iterable[Notice]) -> None:
+    """Several notices, each with its own words, written together (one read of the recipients, one write) for
+    delivery after the current transaction commits, like `send`."""
     if _deliverer is None:  # refusing beats silently telling nobody
         raise ImproperlyConfigured("No notice deliverer is registered: is the notifications app installed?")
-    recipients = tuple(dict.fromkeys(pk for pk in recipient_ids if pk is not None))
-    if recipients:
-        _deliverer(Notice(recipients, str(subject), str(body), item, url))
+    cleaned = []
+    for notice in notices:
+        recipients = tuple(dict.fromkeys(pk for pk in notice.recipient_ids if pk is not None))
+        if recipients:
+            cleaned.append(Notice(recipients, str(notice.subject), str(notice.body), notice.item, notice.url))
+    if cleaned:
+        _deliverer(cleaned)

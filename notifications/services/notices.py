@@ -29,43 +29,51 @@ SEND_TASK = "notifications.tasks.send_notifications"
 FOOTER = "研考會工作流程系統（本信由系統自動寄發，請勿直接回覆）"
 
 
-def notice_deliver(notice: Notice) -> list[Notification]:
-    """Write the notice's rows (an in-app row and, for users with an address, an e-mail row each) and send the
-    e-mails after the commit. Inactive users get nothing."""
+def notice_deliver(notices: list[Notice]) -> list[Notification]:
+    """Write the notices' rows (an in-app row and, for users with an address, an e-mail row per recipient of each)
+    in one INSERT, and send the e-mails after the commit in one task. Inactive users get nothing."""
     now = timezone.now()
-    users = get_user_model().objects.filter(pk__in=notice.recipient_ids, is_active=True)
-    content_type = ContentType.objects.get_for_model(notice.item)
-    subject = " ".join(notice.subject.split())[:300]
+    wanted = {pk for notice in notices for pk in notice.recipient_ids}
+    users = {
+        user.pk: user
+        for user in get_user_model()
+        .objects.filter(pk__in=wanted, is_active=True)
+        .only("pk", "email", "display_name", "username")
+    }
     base_url = site_url()
     today = timezone.localdate(now)
     rows = []
-    for user in users.only("pk", "email", "display_name", "username").order_by("pk"):
-        greeting = f"{user.display_name or user.username} 您好："
-        body = f"{greeting}\n\n{notice.body}\n\n請至系統查看：{base_url}{notice.url}\n\n{FOOTER}\n"
-        for channel in (Channel.IN_APP, Channel.EMAIL) if user.email else (Channel.IN_APP,):
-            in_app = channel == Channel.IN_APP
-            rows.append(
-                Notification(
-                    recipient=user,
-                    content_type=content_type,
-                    object_id=notice.item.pk,
-                    kind=NOTICE_KIND,
-                    item_title=str(notice.item)[:300],
-                    url=notice.url,
-                    rule=None,
-                    purpose=Notification.Purpose.NOTICE,
-                    offset=0,
-                    due_date=today,
-                    channel=channel,
-                    # In-app notices are delivered by being stored; e-mails are queued when the commit enqueues them.
-                    state=Notification.State.SENT if in_app else Notification.State.PENDING,
-                    sent_at=now if in_app else None,
-                    queued_at=None if in_app else now,
-                    to_address="" if in_app else user.email,
-                    subject=subject,
-                    body=body,
+    for notice in notices:
+        content_type = ContentType.objects.get_for_model(notice.item)  # cached by Django after the first
+        subject = " ".join(notice.subject.split())[:300]
+        for user in (users[pk] for pk in sorted(notice.recipient_ids) if pk in users):
+            greeting = f"{user.display_name or user.username} 您好："
+            body = f"{greeting}\n\n{notice.body}\n\n請至系統查看：{base_url}{notice.url}\n\n{FOOTER}\n"
+            for channel in (Channel.IN_APP, Channel.EMAIL) if user.email else (Channel.IN_APP,):
+                in_app = channel == Channel.IN_APP
+                rows.append(
+                    Notification(
+                        recipient=user,
+                        content_type=content_type,
+                        object_id=notice.item.pk,
+                        kind=NOTICE_KIND,
+                        item_title=str(notice.item)[:300],
+                        url=notice.url,
+                        rule=None,
+                        purpose=Notification.Purpose.NOTICE,
+                        offset=0,
+                        due_date=today,
+                        channel=channel,
+                        # In-app notices are delivered by being stored; e-mails are queued when the commit enqueues
+                        # them.
+                        state=Notification.State.SENT if in_app else Notification.State.PENDING,
+                        sent_at=now if in_app else None,
+                        queued_at=None if in_app else now,
+                        to_address="" if in_app else user.email,
+                        subject=subject,
+                        body=body,
+                    )
                 )
-            )
     Notification.objects.bulk_create(rows)
     email_ids = [row.pk for row in rows if row.channel == Channel.EMAIL]
     if email_ids:
