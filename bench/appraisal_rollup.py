@@ -23,6 +23,10 @@ Measured (2 cores shared with other sessions; issue #16):
 - tasks of whole agencies (batches of 2,500 plans, one statement each), no parallel plan inside a task, the
   formula's levels kept apart (OFFSET 0), no index of its own on Appraisal.round, at load 0.5: first run 2.3-2.4 x,
   rerun 2.0-2.1 x (0.42-0.46 s against 0.15-0.18 s); batches of 1,000: 2.7-3.0 x; of 5,000: 1.8-2.4 x.
+- the same, each batch reading its plans' reports through the (plan, month) index (random_page_cost 1.1 in the
+  task's transaction), load under 1, 2026-12-05: first run 2.2-2.3 x, rerun 1.7-1.9 x (0.39 s and 0.30-0.33 s
+  against 0.17-0.18 s); one task per agency 7.5-7.9 x. With 50,000 plans (`50000`, 20 tasks): 1.70 s against
+  0.81 s, 2.1 x (2.3 x before the index: every batch scanned all 600,000 reports).
 """
 
 import datetime

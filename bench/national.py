@@ -23,19 +23,21 @@ Peak memory: this process's VmHWM per phase (reset through /proc/self/clear_refs
 main process and pool children (VmHWM from /proc, read before they stop).
 Run: `BENCH_DATABASE_URL=... BENCH_BROKER_URL=... .venv/bin/python bench/national.py [--scale 0.02]`.
 
-Measured at scale 1.0 on 2 cores shared with other benches (load 2.5-8), 2026-12-05, three runs (range):
-- loading: 600,000 reports 7.3-18 s, 1,000,000 items 5.5-17 s, the commit's deferred foreign-key checks 12-22 s:
-  25-58 s in all; the year's tally rebuilt in 0.8-1.2 s.
-- monthly analysis: 83-114 ms, 3 queries, vs the bare GROUP BY 17-23 ms: ratio 4.8-5.1 (its 14,000-plan lagging
-  list is most of it); bench process 138 MB.
-- deadline scan: 11.6-14.1 s, 64 queries, 105,000 rows (100,000 ours, 5,000 from the site's own acceptance rule
-  over the year's reports) vs the bare anti-join + INSERT 1.1-1.6 s: ratio 7.1-12.6; the second scan 4.2-5.7 s,
+Measured at scale 1.0 on 2 cores, load under 1, 2026-12-05, three runs (range):
+- loading: 600,000 reports 5.8-6.3 s, 1,000,000 items 4.0-4.5 s, the commit's deferred foreign-key checks 10-11 s:
+  21-24 s in all; the year's tally rebuilt in 0.5-0.6 s.
+- monthly analysis: 64-80 ms, 3 queries, vs the bare GROUP BY 13 ms: ratio 4.9-6.2 (its 14,000-plan lagging list
+  is most of it); bench process 138 MB.
+- deadline scan: 9.3-10.0 s, 64 queries, 105,000 rows (100,000 ours, 5,000 from the site's own acceptance rule
+  over the year's reports) vs the bare anti-join + INSERT 1.0-1.2 s: ratio 8.3-10.0; the second scan 3.1-3.3 s,
   60 queries, 0 rows; bench process 270 MB.
-- rollup: 17.1-39.5 s for 50,000 plans in 880 tasks vs the set-based aggregate 0.8-2.0 s: ratio 19.5-21.8;
-  bench 167-169 MB, each worker's main process 116 MB, each pool child 105 MB.
-- reminders: 1,143-1,782 e-mails/s (100,000 in 56-88 s), exactly once at the sink (100,000 distinct ids) every
-  run; no-op 438-952 tasks/s: ratio 1.7-2.6; workers 117 MB main, 107 MB per pool child; bench 172-174 MB.
-A whole run: 162-171 s (457 s in the first, with 100,000 no-op tasks instead of 20,000, at load 6-8).
+- rollup (the two runs after its last change, and two more of the same phase alone): 1.6 s for 50,000 plans in
+  20 tasks vs the set-based aggregate 0.55-0.86 s: ratio 1.9-2.8 (2.2-2.6 s,
+  ratio 3.7-4.2, while each batch still scanned all the reports; 17-40 s, ratio 19.5-21.8, with 880 tasks of one
+  agency each, at load 2.5-8); bench 164-166 MB, each worker's main process 116 MB, each pool child 105 MB.
+- reminders: 2,579-2,668 e-mails/s (100,000 in 38-39 s), exactly once at the sink (100,000 distinct ids) every
+  run; no-op 1,165-1,239 tasks/s: ratio 2.1-2.2; workers 117 MB main, 107 MB per pool child; bench 168-171 MB.
+A whole run: 108-115 s.
 """
 
 import argparse
