@@ -39,17 +39,18 @@ def round_pending_counts(round_: AppraisalRound) -> dict:
 def rollup_batches(plans, *, batch_plans: int) -> tuple[int, list[list[int]]]:
     """The rollup's fan-out: the agencies of `plans`, in id order, grouped into batches of at least `batch_plans`
     plans each (the last may be smaller); an agency is never split. Returns (plans in all, batches). One query."""
-    batches: list[list[int]] = [[]]
+    limit = max(batch_plans, 1)
+    batches: list[list[int]] = []
     total = size = 0
     counts = plans.order_by("agency_id").values("agency_id").annotate(n=Count("pk")).values_list("agency_id", "n")
     for agency_id, count in counts:
-        if size >= max(batch_plans, 1):
+        if not batches or size >= limit:
             batches.append([])
             size = 0
         batches[-1].append(agency_id)
         size += count
         total += count
-    return total, [batch for batch in batches if batch]
+    return total, batches
 
 
 def rollup_progress(round_: AppraisalRound) -> dict:

@@ -86,11 +86,6 @@ def appraisal_rollup_start(*, round_id: int, actor) -> AppraisalRound:
     return round_
 
 
-def appraisal_rollup_agency(*, round_id: int, agency_id: int) -> int:
-    """Compute (or recompute) the suggested scores of one agency's plans: an upsert, safe to run twice."""
-    return appraisal_rollup_agencies(round_id=round_id, agency_ids=[agency_id])
-
-
 def appraisal_rollup_agencies(*, round_id: int, agency_ids: list[int]) -> int:
     """Compute (or recompute) the suggested scores of these agencies' plans in one upsert, safe to run twice."""
     round_ = AppraisalRound.objects.get(pk=round_id)

@@ -11,7 +11,7 @@ from . import services
 def rollup_agency(round_id: int, agency_id: int) -> int:
     """One agency's share of the year-end rollup (acks_late: a killed worker's share is redelivered; the
     upsert makes running it twice harmless)."""
-    return services.appraisal_rollup_agency(round_id=round_id, agency_id=agency_id)
+    return services.appraisal_rollup_agencies(round_id=round_id, agency_ids=[agency_id])
 
 
 @shared_task(name="plan_control.tasks.rollup_agencies")

@@ -77,9 +77,9 @@ def test_whole_round_through_the_api(
     progress = api_client.get(f"{ROUNDS}{round_id}/progress/").json()
     assert progress == {"done": 0, "total": 3, "status": "rolling_up"}
 
-    assert appraisal_services.appraisal_rollup_agency(round_id=round_id, agency_id=world["tr"].pk) == 2
+    assert appraisal_services.appraisal_rollup_agencies(round_id=round_id, agency_ids=[world["tr"].pk]) == 2
     assert api_client.get(f"{ROUNDS}{round_id}/progress/").json() == {"done": 2, "total": 3, "status": "rolling_up"}
-    assert appraisal_services.appraisal_rollup_agency(round_id=round_id, agency_id=world["ed"].pk) == 1
+    assert appraisal_services.appraisal_rollup_agencies(round_id=round_id, agency_ids=[world["ed"].pk]) == 1
     assert api_client.get(f"{ROUNDS}{round_id}/progress/").json() == {
         "done": 3,
         "total": 3,
